@@ -1,0 +1,111 @@
+"""The ``launchlib`` command: a thin skin over the library, one call per command.
+
+Every :class:`~launchlib.errors.LaunchError` becomes one line per problem on stderr and
+exit code 2; nothing here holds logic a test could not reach through the library.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from launchlib.errors import LaunchError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(fn: F) -> F:
+    """Turn launchlib errors into clear lines on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LaunchError as exc:
+            for line in exc.lines():
+                click.echo(f"error: {line}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(package_name="launchlib")
+def main() -> None:
+    """Rehearse, run and analyse a production launch from its war-room plan."""
+
+
+@main.group()
+def plan() -> None:
+    """Validate, show, import and export the war-room plan."""
+
+
+@plan.command("validate")
+@click.argument("path", default="parameters/plan.yaml", type=click.Path(path_type=Path))
+@reports_errors
+def plan_validate(path: Path) -> None:
+    """Check a plan file; exit 2 with one line per problem."""
+    from launchlib.planfile import load_plan
+
+    p = load_plan(path)
+    click.echo(
+        f"{path}: valid plan, {len(p.phases)} phases, {p.checklist_count()} checklist items, "
+        f"{sum(1 for _ in p.triggers())} rollback triggers"
+    )
+
+
+@plan.command("show")
+@click.argument("path", default="parameters/plan.yaml", type=click.Path(path_type=Path))
+@reports_errors
+def plan_show(path: Path) -> None:
+    """Print the launch timeline with owners and automated checks."""
+    from launchlib.planfile import load_plan
+    from launchlib.timeline import render_timeline
+
+    click.echo(render_timeline(load_plan(path)))
+
+
+@plan.command("import")
+@click.argument("markdown", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
+@reports_errors
+def plan_import(markdown: Path, output: Path) -> None:
+    """Read a Markdown war-room plan (the seed's format) into a YAML plan."""
+    from launchlib.markdown import import_markdown
+    from launchlib.planfile import check_plan, save_plan
+
+    result = import_markdown(markdown)
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for loc, msg in check_plan(result.plan):
+        click.echo(f"warning: {markdown}: {'.'.join(map(str, loc))}: {msg}", err=True)
+    save_plan(result.plan, output, header=f"# Imported from {markdown.name} by launchlib\n")
+    click.echo(
+        f"{output}: {result.plan.checklist_count()} checklist items in {len(result.plan.phases)} phases"
+    )
+
+
+@plan.command("export")
+@click.argument("path", default="parameters/plan.yaml", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None)
+@reports_errors
+def plan_export(path: Path, output: Path | None) -> None:
+    """Write a YAML plan back as Markdown (stdout unless -o)."""
+    from launchlib.mdexport import export_markdown
+    from launchlib.planfile import load_plan
+
+    text = export_markdown(load_plan(path))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"{output}: written")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

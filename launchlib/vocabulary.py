@@ -1,0 +1,122 @@
+"""The seed plan's vocabulary: which phrases name an automated check or a trigger condition.
+
+The Markdown importer uses these tables to turn wording such as "Verify all services
+healthy" into ``check: health`` and "Error rate > 5%" into a trigger condition. A team
+whose plan uses other words gets manual items, which it can enrich in its YAML.
+"""
+
+from __future__ import annotations
+
+import re
+
+from launchlib.thresholds import Condition, ConditionMetric, Threshold, Unit, slug
+
+__all__ = ["API_CLASSES", "check_for", "trigger_for"]
+
+API_CLASSES = ("api", "trading", "risk")
+
+# first match wins; patterns are searched in the lower-cased item text
+_CHECKS: list[tuple[str, str]] = [
+    (r"backup", "backup_restore"),
+    (r"communication channels tested", "notify"),
+    (r"rollback (procedures rehearsed|procedure tested)", "rollback_drill"),
+    (r"security validation", "security_smoke"),
+    (r"security (scan|controls active|posture)|verify security status", "security"),
+    (r"performance testing|performance metrics acceptable", "performance"),
+    (r"deployment preparation", "deploy_ready"),
+    (r"monitoring (dashboards|systems)", "monitoring"),
+    (r"alert systems", "alerts"),
+    (r"execute deployment", "deploy"),
+    (r"deployment progress", "deploy_progress"),
+    (r"smoke tests|(complete|full) system validation", "smoke"),
+    (r"trading (connectivity|functionality|systems? (operational|validation))", "trading_smoke"),
+    (r"risk (controls active|management (tests|active|validation))", "risk_smoke"),
+    (r"database connectivity", "database"),
+    (r"health|final system check", "health"),
+    (r"monitor (security|trading|risk|system|metrics)", "triggers"),
+    (r"tag .*prod-ready", "deploy_ready"),
+    (r"launch checklist review|launch success declaration", "signoff"),
+]
+
+
+def check_for(text: str, threshold: Threshold | None) -> str | None:
+    """The automated check an item's wording names, or ``None`` for a manual item."""
+    low = text.lower()
+    for pattern, check in _CHECKS:
+        if re.search(pattern, low):
+            return check
+    return "metrics" if threshold is not None and threshold.unit is not Unit.COUNT else None
+
+
+def _cond(metric: ConditionMetric, classes: tuple[str, ...] = (), **kw: object) -> Condition:
+    return Condition.model_validate({"metric": metric, "classes": classes, **kw})
+
+
+_M = ConditionMetric
+# (pattern, trigger id, default condition); a number in the phrase replaces the threshold
+_TRIGGERS: list[tuple[str, str, Condition]] = [
+    (
+        r"unavailable|unresponsive",
+        "unavailable",
+        _cond(_M.SUCCESS_RATIO, ("health", *API_CLASSES), op="<", threshold=0.5, unit="ratio"),
+    ),
+    (
+        r"security breach",
+        "security_breach",
+        _cond(_M.OK_COUNT, ("security",), op=">", threshold=0, unit="count"),
+    ),
+    (
+        r"critical trading",
+        "critical_trading_failure",
+        _cond(_M.FAILURE_RATIO, ("trading",), op=">=", threshold=0.5, unit="ratio"),
+    ),
+    (
+        r"data integrity",
+        "data_integrity",
+        _cond(_M.STATUS_COUNT, ("integrity",), op=">", threshold=0, unit="count", status=409),
+    ),
+    (
+        r"performance degradation",
+        "performance_degradation",
+        _cond(_M.LATENCY_P95_DEGRADATION, API_CLASSES, op=">", threshold=0.5, unit="ratio"),
+    ),
+    (
+        r"response time|latency",
+        "api_latency",
+        _cond(_M.LATENCY_P95_MS, API_CLASSES, op=">", threshold=500, unit="ms"),
+    ),
+    (r"error rate", "error_rate", _cond(_M.FAILURE_RATIO, API_CLASSES, op=">", threshold=0.05, unit="ratio")),
+    (
+        r"trading system errors",
+        "trading_errors",
+        _cond(_M.FAILURE_RATIO, ("trading",), op=">", threshold=0.01, unit="ratio"),
+    ),
+    (
+        r"risk management failures",
+        "risk_failures",
+        _cond(_M.FAILURE_RATIO, ("risk",), op=">", threshold=0.01, unit="ratio"),
+    ),
+    (r"security alerts?", "security_alerts", _cond(_M.EVENT, event="security_alert")),
+    (
+        r"performance issues",
+        "performance_issues",
+        _cond(_M.LATENCY_P95_MS, API_CLASSES, op=">", threshold=200, unit="ms"),
+    ),
+    (
+        r"minor functionality",
+        "minor_functionality",
+        _cond(_M.FAILURE_RATIO, ("api",), op=">", threshold=0.01, unit="ratio"),
+    ),
+    (r"monitoring gaps?", "monitoring_gap", _cond(_M.SINCE_LAST_SAMPLE_S, op=">", threshold=60, unit="s")),
+]
+
+
+def trigger_for(text: str, threshold: Threshold | None) -> tuple[str, Condition]:
+    """Trigger id and condition for a trigger phrase; unknown phrases become manual triggers."""
+    low = text.lower()
+    for pattern, trig_id, cond in _TRIGGERS:
+        if re.search(pattern, low):
+            if threshold is not None and cond.op is not None:
+                cond = cond.model_copy(update={"op": threshold.op, "threshold": threshold.value})
+            return trig_id, cond
+    return slug(text), Condition(metric=ConditionMetric.MANUAL)

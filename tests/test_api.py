@@ -1,0 +1,40 @@
+"""The public API is pinned, and importing launchlib is cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import launchlib
+
+PUBLIC = {
+    "Condition",
+    "Item",
+    "LaunchError",
+    "LedgerError",
+    "Phase",
+    "Plan",
+    "PlanError",
+    "RunError",
+    "TargetError",
+    "Threshold",
+    "Tier",
+    "export_markdown",
+    "import_markdown",
+    "load_plan",
+    "parse_threshold",
+    "save_plan",
+}
+
+
+def test_public_api_is_pinned() -> None:
+    assert set(launchlib.__all__) == PUBLIC
+    for name in launchlib.__all__:
+        assert getattr(launchlib, name) is not None
+
+
+def test_import_is_cheap() -> None:
+    heavy = "('pandas', 'pydantic', 'httpx', 'plotly')"
+    code = f"import sys, launchlib; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
