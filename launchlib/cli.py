@@ -6,6 +6,7 @@ exit code 2; nothing here holds logic a test could not reach through the library
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
@@ -105,6 +106,36 @@ def plan_export(path: Path, output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"{output}: written")
+
+
+@main.group()
+def sim() -> None:
+    """The simulated trading system (rehearsal target)."""
+
+
+@sim.command("serve")
+@click.option("--port", type=int, default=8700, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--scenario", default=None, help="inject this scenario's faults (armed at the deploy)")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--restart-s", type=float, default=1.0, show_default=True, help="restart time of a deploy")
+@click.option("--compress", type=float, default=1.0, show_default=True, help="launch seconds per second")
+@reports_errors
+def sim_serve(
+    port: int, host: str, scenario: str | None, seed: int, restart_s: float, compress: float
+) -> None:
+    """Serve the simulator in the foreground until interrupted."""
+    from launchlib.faults import load_scenario
+    from launchlib.sim import SimConfig
+    from launchlib.simserver import SimServer
+
+    faults = list(load_scenario(scenario).faults) if scenario else []
+    server = SimServer(host, port, SimConfig(seed=seed, restart_s=restart_s, compress=compress), faults)
+    click.echo(
+        f"simulator on {server.url} (release {server.state.release}); control API at {server.url}/_sim/state"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,3 +38,14 @@ def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONWARNINGS"] = "ignore"
     return env
+
+
+@pytest.fixture()
+def sim():
+    """A simulator on 127.0.0.1 (free port), stopped after the test."""
+    from launchlib.sim import SimConfig
+    from launchlib.simserver import SimServer
+
+    server = SimServer("127.0.0.1", 0, SimConfig(restart_s=0.05)).start()
+    yield server
+    server.stop()
