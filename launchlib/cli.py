@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -106,6 +107,25 @@ def plan_export(path: Path, output: Path | None) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"{output}: written")
+
+
+@main.command("replay")
+@click.argument("samples", type=click.Path(path_type=Path))
+@click.option("--deploy-at", required=True, help="deploy time: epoch seconds or ISO-8601 with offset")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@click.option("--events", type=click.Path(path_type=Path), default=None, help="JSON lines of {ts, event}")
+@click.option("--until", default=None, help="evaluate up to this time (default: the last sample)")
+@click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
+@reports_errors
+def replay(
+    samples: Path, deploy_at: str, plan_path: Path, events: Path | None, until: str | None, as_json: bool
+) -> None:
+    """Judge recorded samples with the plan's rollback triggers and success criteria."""
+    from launchlib.planfile import load_plan
+    from launchlib.replay import render_replay, replay_file
+
+    result = replay_file(load_plan(plan_path), samples, deploy_at, events, until)
+    click.echo(json.dumps(result) if as_json else render_replay(result))
 
 
 @main.group()

@@ -5,6 +5,7 @@ one line per problem on stderr and exit code 2::
 
     LaunchError
     ├── PlanError        a plan, scenario or parameter file is malformed (file, field, line)
+    │   └── DataError    a samples or events input is unusable (file, column, what)
     ├── TargetError      a target (simulator, real stack, Prometheus) cannot be used
     ├── LedgerError      a sign-off ledger is corrupt, foreign, or a sign-off is refused
     └── RunError         a run folder or rehearsal cannot proceed (exists, corrupt, notebook failed)
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "DataError",
     "LaunchError",
     "LedgerError",
     "PlanError",
@@ -56,6 +58,10 @@ class PlanError(LaunchError):
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+
+class DataError(PlanError):
+    """A samples or events input is unusable: missing columns, bad timestamps, empty."""
 
 
 class TargetError(LaunchError):

@@ -181,7 +181,7 @@ def check_devops(target: Target, expected_release: str) -> CheckResult:
 
 def check_smoke(target: Target) -> CheckResult:
     """Automated smoke tests: every public endpoint answers without a server error."""
-    calls = [
+    calls: list[tuple[str, str, dict[str, Any]]] = [
         ("GET", "/health", {}),
         ("GET", "/api/market", {}),
         ("POST", "/api/risk", {"json": {}}),

@@ -23,7 +23,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -195,7 +195,10 @@ def _serve(route: str, handler: Handler, state: SimState, metrics: _Metrics) -> 
             if eff.status is not None:
                 resp = JSONResponse({"error": "injected fault", "faults": eff.faults}, status_code=eff.status)
             else:
-                resp = await handler(request, state)
+                try:
+                    resp = await handler(request, state)
+                except ClientDisconnect:  # the client gave up (timed out): nobody to answer
+                    resp = Response(status_code=499)
         elapsed = time.perf_counter() - started
         resp.headers["X-Release"] = release
         resp.headers["X-Server-Time-Ms"] = f"{elapsed * 1000.0:.3f}"

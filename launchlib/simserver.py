@@ -84,7 +84,6 @@ class SimServer:
     def start(self) -> SimServer:
         """Serve in a daemon thread; returns once the server accepts connections."""
         self._server = uvicorn.Server(self._config())
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._run, name=f"launchlib-sim:{self.port}", daemon=True)
         self._thread.start()
         for _ in range(500):

@@ -12,6 +12,7 @@ import operator
 import re
 from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -34,12 +35,12 @@ class Op(StrEnum):
     GT = ">"
     GE = ">="
 
-    def holds(self, value: float, threshold: float) -> bool:
-        """Whether ``value op threshold`` is true."""
+    def holds(self, value: Any, threshold: float) -> Any:
+        """Whether ``value op threshold`` holds; elementwise for NumPy arrays."""
         return _OPS[self](value, threshold)
 
 
-_OPS: dict[Op, Callable[[float, float], bool]] = {
+_OPS: dict[Op, Callable[[Any, float], Any]] = {
     Op.LT: operator.lt,
     Op.LE: operator.le,
     Op.GT: operator.gt,
@@ -128,6 +129,12 @@ class Condition(_Strict):
         if self.metric is ConditionMetric.STATUS_COUNT and self.status is None:
             raise ValueError("metric status_count needs 'status'")
         return self
+
+    def holds(self, value: Any) -> Any:
+        """``value op threshold`` (elementwise for arrays); only for thresholded metrics."""
+        if self.op is None or self.threshold is None:
+            raise ValueError(f"condition {self.metric.value} has no threshold to compare with")
+        return self.op.holds(value, self.threshold)
 
     def describe(self) -> str:
         """Short human form, e.g. ``failure_ratio[trading] > 0.01``."""

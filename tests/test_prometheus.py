@@ -1,0 +1,44 @@
+"""The Prometheus source against a real Prometheus scraping the simulator on loopback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from launchlib.errors import TargetError
+from launchlib.faults import Fault
+from launchlib.plan import Plan
+from launchlib.prometheus import PrometheusSource
+from launchlib.sampler import sample
+from launchlib.sim import SimConfig
+from launchlib.simserver import SimServer
+from launchlib.target import Target
+
+COMPRESS = 6.0  # evaluation every 10/6 s, windows of 10 s, for 5 s
+
+
+def test_prometheus_source_fires_like_samples(plan: Plan, prometheus_factory) -> None:
+    spike = Fault(kind="latency", binding="release", start_s=0, endpoints=("/api/",), latency_ms=600)
+    with SimServer(config=SimConfig(restart_s=0.05), faults=[spike]) as srv:
+        prom = prometheus_factory([srv.url.removeprefix("http://")])
+        target = Target(srv.url)
+        sample(target, rate=60, duration_s=14)  # baseline on the previous release
+        srv.command("deploy")
+        deploy_at = time.time() + 0.05
+        srv.command("arm", t0=deploy_at, compress=COMPRESS)
+        sample(target, rate=60, duration_s=18)
+        time.sleep(2.5)  # last scrape
+        source = PrometheusSource(prom)
+        decision, _engine = source.evaluate(plan, deploy_at, deploy_at + 18, compress=COMPRESS, baseline_s=12)
+    fired = {f.id for f in decision.triggers}
+    assert decision.decision == "rollback" and decision.tier == "immediate", decision
+    assert {"api_latency", "performance_degradation"} <= fired
+    assert "security_breach" not in fired and "unavailable" not in fired
+    latency = next(f for f in decision.triggers if f.id == "api_latency")
+    assert latency.evidence.value > 500
+
+
+def test_unreachable_prometheus_is_a_clear_error(plan: Plan) -> None:
+    with pytest.raises(TargetError, match=r"prometheus http://127\.0\.0\.1:9: not reachable"):
+        PrometheusSource("http://127.0.0.1:9", timeout_s=0.5).evaluate(plan, 0, 100)

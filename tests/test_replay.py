@@ -1,0 +1,106 @@
+"""`launchlib replay` on CSV and Parquet, its JSON contract, and its errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import LAUNCHLIB, cli_env
+
+from launchlib.plan import Plan
+from launchlib.success import evaluate_success
+from launchlib.synth import Paint, synthetic_samples
+
+T0 = 1_700_000_000.0
+
+
+def _replay(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LAUNCHLIB, "replay", *args], capture_output=True, text=True, env=cli_env(), check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> dict[str, Path]:
+    df = synthetic_samples(1800, 30, [Paint(1200, 1800, ("/api/orders",), status=500)], t0=T0)
+    folder = tmp_path_factory.mktemp("samples")
+    pq, csv = folder / "s.parquet", folder / "s.csv"
+    df.to_parquet(pq)
+    iso = df.assign(
+        ts=[f"{x}+00:00" for x in (df.ts * 1e9).astype("int64").astype("datetime64[ns]").astype(str)]
+    )
+    iso.to_csv(csv, index=False)
+    return {"parquet": pq, "csv": csv}
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_replay_json(recorded: dict[str, Path], kind: str) -> None:
+    r = _replay(str(recorded[kind]), "--deploy-at", str(T0 + 600), "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)  # exactly one JSON object
+    assert set(out) == {"decision", "tier", "decided_at", "triggers", "success_criteria"}
+    assert out["decision"] == "rollback" and out["tier"] == "immediate"
+    ids = {t["id"] for t in out["triggers"]}
+    assert {"critical_trading_failure", "trading_errors", "error_rate"} <= ids
+    for t in out["triggers"]:
+        assert set(t) == {"id", "tier", "first_at", "evidence"}
+        assert {"value", "threshold", "window_start", "window_end", "samples", "first_true"} <= set(
+            t["evidence"]
+        )
+    crit = {c["id"]: c for c in out["success_criteria"]}
+    assert crit["error_rate_1"]["passed"] is False
+    assert crit["api_response_time_200ms_95th_percentile"]["passed"] is True
+    assert crit["data_processing_5_seconds"]["passed"] is None
+    # 100 % of orders fail from 1200: half the 60-s window first at 1230, held 30 s until 1260
+    assert out["decided_at"] == pytest.approx(T0 + 1260)
+
+
+def test_replay_iso_deploy_time_and_table(recorded: dict[str, Path]) -> None:
+    r = _replay(str(recorded["parquet"]), "--deploy-at", "2023-11-14T22:23:20+00:00")
+    assert r.returncode == 0, r.stderr
+    assert "DECISION: ROLLBACK (immediate)" in r.stdout and "critical_trading_failure" in r.stdout
+
+
+def test_replay_events(recorded: dict[str, Path], tmp_path: Path) -> None:
+    ev = tmp_path / "events.jsonl"
+    ev.write_text(json.dumps({"ts": T0 + 700, "event": "security_alert"}) + "\n")
+    out = json.loads(
+        _replay(str(recorded["parquet"]), "--deploy-at", str(T0 + 600), "--events", str(ev), "--json").stdout
+    )
+    assert out["triggers"][0]["id"] == "security_alerts"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("ts,endpoint,status\n1,/health,200\n", "latency_ms: missing column"),
+        ("ts,endpoint,latency_ms,status\nyesterday,/health,3,200\n", "ts: unparsable timestamp 'yesterday'"),
+        ("", "cannot read samples: empty file"),
+        ("ts,endpoint,latency_ms,status\n", "no samples"),
+    ],
+)
+def test_replay_bad_input(tmp_path: Path, content: str, expected: str) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text(content)
+    r = _replay(str(f), "--deploy-at", "5")
+    assert r.returncode == 2
+    assert expected in r.stderr and str(f) in r.stderr and "Traceback" not in r.stderr
+
+
+def test_replay_bad_deploy_time(recorded: dict[str, Path]) -> None:
+    r = _replay(str(recorded["csv"]), "--deploy-at", "2023-11-14 22:23")
+    assert r.returncode == 2 and "no UTC offset" in r.stderr
+
+
+def test_success_criteria(plan: Plan) -> None:
+    ok = synthetic_samples(600, 60, t0=T0)
+    crit = {c.metric: c for c in evaluate_success(plan, ok)}
+    assert all(c.passed for c in crit.values() if c.metric != "data_processing_ms")
+    assert crit["trading_execution_ms"].value == pytest.approx(20 * 1.51, rel=0.15)
+    slow = synthetic_samples(600, 60, [Paint(0, 600, ("/api/risk",), add_ms=80)], t0=T0)
+    crit = {c.metric: c for c in evaluate_success(plan, slow)}
+    assert crit["risk_calculation_ms"].passed is False and crit["trading_execution_ms"].passed
+    down = synthetic_samples(600, 60, [Paint(0, 6, ("/health",), status=0)], t0=T0)
+    assert {c.metric: c for c in evaluate_success(plan, down)}["uptime"].passed is False
