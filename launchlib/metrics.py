@@ -85,11 +85,23 @@ def to_rows(df: pd.DataFrame, class_names: Sequence[str], classes: Mapping[str, 
     ts = df["ts"]
     if not pd.api.types.is_numeric_dtype(ts):
         ts = pd.to_datetime(ts, utc=True, format="ISO8601").astype("int64") / 1e9
-    names = classify(df["endpoint"].to_numpy(), classes)
     lookup = {n: i for i, n in enumerate(class_names)}
-    cls = np.fromiter((lookup.get(n, -1) for n in names), dtype=np.int64, count=len(names))
+    endpoint = df["endpoint"]
+    if isinstance(endpoint.dtype, pd.CategoricalDtype):
+        codes, uniques = endpoint.cat.codes.to_numpy(), np.asarray(endpoint.cat.categories, dtype=object)
+    else:
+        codes, uniques = pd.factorize(endpoint.to_numpy(), use_na_sentinel=True)
+    per_unique = np.array(
+        [lookup.get(n, -1) for n in classify(np.asarray(uniques, dtype=object), classes)] + [-1],
+        dtype=np.int64,
+    )  # the extra -1 serves missing endpoints (code -1)
+    cls = per_unique[codes]
     lat = pd.to_numeric(df["latency_ms"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    status = pd.to_numeric(df["status"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+    status_col = df["status"]
+    if pd.api.types.is_integer_dtype(status_col) and not status_col.hasnans:
+        status = status_col.to_numpy(dtype=np.int64)
+    else:
+        status = pd.to_numeric(status_col, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
     return RowArrays(np.asarray(ts, dtype=float), cls, lat, status)
 
 
@@ -101,6 +113,8 @@ class Aggregates:
     interval_s: float
     class_names: list[str]
     statuses: tuple[int, ...] = ()
+    latency_classes: tuple[int, ...] = ()  # class indices that keep latency histograms
+    chunk_rows: int = 1_000_000
     total: np.ndarray = field(init=False)
     failed: np.ndarray = field(init=False)
     ok: np.ndarray = field(init=False)
@@ -117,9 +131,14 @@ class Aggregates:
         self.failed = np.zeros((1, c), np.int64)
         self.ok = np.zeros((1, c), np.int64)
         self.by_status = {s: np.zeros((1, c), np.int64) for s in self.statuses}
-        self.hist = np.zeros((1, c, N_BINS), np.int32)
+        self.slot = {ci: i for i, ci in enumerate(self.latency_classes)}
+        self.hist = np.zeros((1, len(self.latency_classes), N_BINS), np.int32)
         self.last_ts = np.full(1, -np.inf)
-        self.base_hist = np.zeros((c, N_BINS), np.int64)
+        self.base_hist = np.zeros((len(self.latency_classes), N_BINS), np.int64)
+
+    def slots(self, class_idx: Sequence[int]) -> list[int]:
+        """Histogram slots of these classes (each must be one of ``latency_classes``)."""
+        return [self.slot[c] for c in class_idx]
 
     @property
     def buckets(self) -> int:
@@ -141,7 +160,25 @@ class Aggregates:
         self.last_ts = pad(self.last_ts, -np.inf)
 
     def add(self, r: RowArrays) -> None:
-        """Fold rows into the buckets (any order, any batch size: sums commute)."""
+        """Fold rows into the buckets (any order, any batch size: sums commute).
+
+        Rows go in chunks so that temporaries stay small whatever the table's size.
+        """
+        for lo in range(0, len(r.ts), self.chunk_rows):
+            hi = lo + self.chunk_rows
+            self._add(RowArrays(r.ts[lo:hi], r.cls[lo:hi], r.latency[lo:hi], r.status[lo:hi]))
+
+    def _hist(self, key: np.ndarray, cls: np.ndarray, lat: np.ndarray, size: int) -> np.ndarray:
+        """Latency histograms of the histogram classes: shape (size, slots, bins)."""
+        out = np.zeros((size, len(self.latency_classes), N_BINS), np.int64)
+        for ci, slot in self.slot.items():
+            m = cls == ci
+            if m.any():
+                idx = key[m] * N_BINS + hist_bin(lat[m])
+                out[:, slot, :] = np.bincount(idx, minlength=size * N_BINS).reshape(size, N_BINS)
+        return out
+
+    def _add(self, r: RowArrays) -> None:
         if len(r.ts) == 0:
             return
         self.rows += len(r.ts)
@@ -149,9 +186,8 @@ class Aggregates:
         before = r.ts <= self.deploy_at
         if before.any():
             self.base_last_ts = max(self.base_last_ts, float(r.ts[before].max()))
-            m = before & (r.cls >= 0) & ~np.isnan(r.latency) & (r.status > 0)
-            idx = r.cls[m] * N_BINS + hist_bin(r.latency[m])
-            self.base_hist += np.bincount(idx, minlength=c * N_BINS).reshape(c, N_BINS)
+            m = before & ~np.isnan(r.latency) & (r.status > 0)
+            self.base_hist += self._hist(np.zeros(int(m.sum()), np.int64), r.cls[m], r.latency[m], 1)[0]
         after = ~before
         if not after.any():
             return
@@ -176,8 +212,10 @@ class Aggregates:
         for s, arr in self.by_status.items():
             arr[:nb] += count(st == s)
         answered = ~np.isnan(lat) & (st > 0)
-        hidx = key[answered] * N_BINS + hist_bin(lat[answered])
-        self.hist[:nb] += np.bincount(hidx, minlength=size * N_BINS).reshape(nb, c, N_BINS).astype(np.int32)
+        first = int(b.min())  # a chunk covers few buckets: histogram only those
+        self.hist[first:nb] += self._hist(
+            b[answered] - first, cls[answered], lat[answered], nb - first
+        ).astype(np.int32)
 
     def _max_last(self, b: np.ndarray, ts: np.ndarray) -> None:
         """Latest sample time per bucket (exact; one pass when rows come sorted by time)."""

@@ -8,7 +8,7 @@ from typing import Any
 from launchlib.plan import Plan
 from launchlib.sources import parse_time, read_events, read_samples
 from launchlib.success import evaluate_success
-from launchlib.triggers import evaluate
+from launchlib.triggers import TriggerEngine, evaluate
 
 __all__ = ["render_replay", "replay_file"]
 
@@ -25,11 +25,13 @@ def replay_file(
     deploy = parse_time(deploy_at)
     end = parse_time(until, "--until") if until is not None else None
     evs = read_events(events) if events is not None else []
-    decision, _ = evaluate(plan, df, deploy, evs, end)
+    rows = TriggerEngine(plan, deploy).rows(df)
+    del df
+    decision, _ = evaluate(plan, rows, deploy, evs, end)
     out = decision.to_dict()
     out["success_criteria"] = [
         {"id": c.id, "value": c.value, "threshold": f"{c.metric} {c.op} {c.threshold:g}", "passed": c.passed}
-        for c in evaluate_success(plan, df, deploy, end)
+        for c in evaluate_success(plan, rows, deploy, end)
     ]
     return out
 

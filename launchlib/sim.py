@@ -201,7 +201,6 @@ def _serve(route: str, handler: Handler, state: SimState, metrics: _Metrics) -> 
                     resp = Response(status_code=499)
         elapsed = time.perf_counter() - started
         resp.headers["X-Release"] = release
-        resp.headers["X-Server-Time-Ms"] = f"{elapsed * 1000.0:.3f}"
         labels = (route, request.method, str(resp.status_code), release)
         metrics.duration.labels(*labels).observe(elapsed)
         metrics.requests.labels(*labels).inc()
@@ -381,4 +380,29 @@ def create_app(config: SimConfig | None = None, faults: list[Fault] | None = Non
     ]
     app = Starlette(routes=routes + _control(state))
     app.state.sim = state
+    app.add_middleware(ServerTiming)
     return app
+
+
+class ServerTiming:
+    """ASGI middleware: ``X-Server-Time-Ms`` from the request reaching the app to its response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                ms = (time.perf_counter() - started) * 1000.0
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-server-time-ms", f"{ms:.3f}".encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, timed_send)

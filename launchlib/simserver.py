@@ -43,6 +43,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _http_impl() -> str:
+    """httptools (C parser) when installed: less server time per request than h11."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return "h11"
+    return "httptools"
+
+
 class SimServer:
     """The simulator on ``http://host:port`` (port 0 picks a free one) until :meth:`stop`."""
 
@@ -77,7 +86,7 @@ class SimServer:
             access_log=False,
             lifespan="off",
             loop="asyncio",
-            http="h11",
+            http=_http_impl(),
             timeout_keep_alive=30,
         )
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from launchlib.metrics import to_rows
+from launchlib.metrics import RowArrays, to_rows
 from launchlib.plan import Plan
 from launchlib.vocabulary import API_CLASSES
 
@@ -46,18 +46,26 @@ def period_metrics(
 ) -> dict[str, float | None]:
     """The measurable success metrics over samples with ``start < ts <= end``."""
     names = sorted(set(plan.monitoring.endpoint_classes.values()))
-    r = to_rows(samples, names, plan.monitoring.endpoint_classes)
+    r = (
+        samples
+        if isinstance(samples, RowArrays)
+        else to_rows(samples, names, plan.monitoring.endpoint_classes)
+    )
     m = np.ones(len(r.ts), bool)
     if start is not None:
         m &= r.ts > start
     if end is not None:
         m &= r.ts <= end
-    cls = np.asarray([*names, ""], dtype=object)[r.cls[m]]
+    cls = r.cls[m]
     lat, st = r.latency[m], r.status[m]
     failed = (st == 0) | (st >= 500)
     answered = st > 0
-    api = np.isin(cls, API_CLASSES)
-    health = cls == "health"
+
+    def of(*classes: str) -> np.ndarray:
+        return np.isin(cls, [names.index(c) for c in classes if c in names])
+
+    api = of(*API_CLASSES)
+    health = of("health")
 
     def ratio(mask: np.ndarray) -> float | None:
         return float(1.0 - failed[mask].mean()) if mask.any() else None
@@ -69,8 +77,8 @@ def period_metrics(
         "error_rate": None if availability is None else 1.0 - availability,
         "availability": availability,
         "uptime": ratio(health) if health.any() else ratio(np.ones(len(st), bool)),
-        "trading_execution_ms": _p(lat[(cls == "trading") & answered], 0.95),
-        "risk_calculation_ms": _p(lat[(cls == "risk") & answered], 0.95),
+        "trading_execution_ms": _p(lat[of("trading") & answered], 0.95),
+        "risk_calculation_ms": _p(lat[of("risk") & answered], 0.95),
         "samples": float(m.sum()),
     }
 

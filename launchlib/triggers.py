@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from launchlib.metrics import Aggregates, hist_quantile, to_rows
+from launchlib.metrics import Aggregates, RowArrays, hist_quantile, to_rows
 from launchlib.plan import Plan, Tier, Trigger, TriggerTier
 from launchlib.thresholds import ConditionMetric as CM
 
@@ -93,7 +93,18 @@ class TriggerEngine:
         self.min_samples = mon.min_samples
         self.class_names = sorted(set(mon.endpoint_classes.values()))
         statuses = {t.condition.status for _, t in self.plan.triggers() if t.condition.status is not None}
-        self.agg = Aggregates(self.deploy_at, self.interval_s, self.class_names, tuple(sorted(statuses)))
+        latency = {CM.LATENCY_P95_MS, CM.LATENCY_P95_DEGRADATION}
+        lat_classes = sorted(
+            {
+                self.class_names.index(x)
+                for _, t in self.plan.triggers()
+                if t.condition.metric in latency
+                for x in t.condition.classes
+            }
+        )
+        self.agg = Aggregates(
+            self.deploy_at, self.interval_s, self.class_names, tuple(sorted(statuses)), tuple(lat_classes)
+        )
         self.rules: list[_Rule] = []
         for tier, trig in self.plan.triggers():
             c = trig.condition
@@ -108,9 +119,15 @@ class TriggerEngine:
         self._history: list[pd.DataFrame] = []
 
     # -- input -------------------------------------------------------------------------
-    def feed(self, samples: pd.DataFrame) -> None:
+    def feed(self, samples: pd.DataFrame | RowArrays) -> None:
         """Add sample rows (any order); rows at or before an evaluated time are too late."""
-        self.agg.add(to_rows(samples, self.class_names, self.plan.monitoring.endpoint_classes))
+        if isinstance(samples, pd.DataFrame):
+            samples = self.rows(samples)
+        self.agg.add(samples)
+
+    def rows(self, samples: pd.DataFrame) -> RowArrays:
+        """A samples table as the engine's row arrays (reusable, e.g. for success criteria)."""
+        return to_rows(samples, self.class_names, self.plan.monitoring.endpoint_classes)
 
     def feed_events(self, events: Iterable[tuple[float, str]]) -> None:
         """Add external events, e.g. ``(ts, "security_alert")``, or a trigger id for a manual one."""
@@ -157,12 +174,13 @@ class TriggerEngine:
                 if c.metric is CM.SUCCESS_RATIO:
                     value = 1.0 - value
             elif c.metric in (CM.LATENCY_P95_MS, CM.LATENCY_P95_DEGRADATION):
-                hist = agg.window_sum(agg.hist[:, r.cls_idx, :].sum(axis=1), ks, w)
+                slots = agg.slots(r.cls_idx)
+                hist = agg.window_sum(agg.hist[:, slots, :].sum(axis=1), ks, w)
                 total = hist.sum(axis=1)
                 enough = total >= self.min_samples
                 value = hist_quantile(hist, 0.95)
                 if c.metric is CM.LATENCY_P95_DEGRADATION:
-                    base = agg.base_hist[r.cls_idx].sum(axis=0)
+                    base = agg.base_hist[slots].sum(axis=0)
                     base_p95 = hist_quantile(base, 0.95)[0] if base.sum() >= self.min_samples else np.nan
                     value = value / base_p95 - 1.0
                     enough &= not math.isnan(base_p95)
