@@ -158,5 +158,142 @@ def sim_serve(
         server.serve_forever()
 
 
+class _SignoffGroup(click.Group):
+    """``launchlib signoff RUN PHASE ITEM …`` signs; ``launchlib signoff status RUN`` reports."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] not in self.commands:
+            args = ["sign", *args]
+        return super().resolve_command(ctx, args)
+
+
+def _run_ledger(run_id: str, reports: Path, plan_path: Path) -> tuple[Any, Any]:
+    from launchlib.archive import open_run_ledger
+
+    return open_run_ledger(reports / run_id, plan_path)
+
+
+@main.group("signoff", cls=_SignoffGroup)
+def signoff() -> None:
+    """Sign checklist items of a run, or show their status."""
+
+
+@signoff.command("sign")
+@click.argument("run_id")
+@click.argument("phase")
+@click.argument("item")
+@click.option("--role", required=True, help="your role id or title (only the owner or the Launch Commander)")
+@click.option("--by", "person", required=True, help="your name")
+@click.option("--waive", default=None, help="waive the item with this reason")
+@click.option("--block", is_flag=True, help="mark the item blocked")
+@click.option("--unsign", is_flag=True, help="withdraw an earlier sign-off (a new ledger event)")
+@click.option("--comment", default="")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_errors
+def signoff_sign(
+    run_id: str, phase: str, item: str, role: str, person: str, waive: str | None, block: bool,
+    unsign: bool, comment: str, reports: Path, plan_path: Path,
+) -> None:
+    """Sign ITEM of PHASE in run RUN_ID."""
+    from launchlib.signoff import sign
+
+    plan, ledger = _run_ledger(run_id, reports, plan_path)
+    state = "waived" if waive is not None else "blocked" if block else "open" if unsign else "done"
+    ev = sign(ledger, plan, phase, item, role=role, person=person, state=state, comment=waive or comment)
+    click.echo(f"#{ev.seq} {ev.ts} {ev.phase}/{ev.item} {ev.state} by {ev.person} ({ev.role})")
+
+
+@signoff.command("status")
+@click.argument("run_id")
+@click.option("--phase", default=None, help="only this phase")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_errors
+def signoff_status(run_id: str, phase: str | None, reports: Path, plan_path: Path) -> None:
+    """Print every item's state: who signed, when, the check result, and the gate."""
+    from launchlib.gates import go_no_go, item_statuses
+    from launchlib.signoff_table import render_status
+
+    plan, ledger = _run_ledger(run_id, reports, plan_path)
+    phases = [phase] if phase else [p.id for p in plan.phases]
+    click.echo(render_status(item_statuses(plan, ledger.history(), phases), go_no_go(plan, ledger)))
+
+
+@main.command("rehearse")
+@click.option("--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios")
+@click.option("--run-id", default=None, help="default: <scenario>-<timestamp>")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--target", "target_url", default="", help="a target base URL (default: the embedded simulator)")
+@click.option("--compress", type=float, default=30.0, show_default=True, help="launch seconds per real second")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@click.option("--signoffs", type=click.Path(path_type=Path), default=Path("parameters/signoffs/rehearsal.yaml"))
+@reports_errors
+def rehearse(
+    scenario: str, run_id: str | None, reports: Path, target_url: str, compress: float, plan_path: Path,
+    signoffs: Path,
+) -> None:
+    """Run a whole launch rehearsal, phase by phase; prints the report's path."""
+    from launchlib.runner import rehearse as run
+
+    run_dir, m = run(scenario, run_id=run_id, reports=reports, target_url=target_url, compress=compress,
+                     plan_path=plan_path, signoffs=signoffs, progress=click.echo)
+    sc = m.scorecard
+    verdict = {True: "as expected", False: "NOT as expected: " + "; ".join(sc["mismatches"])}.get(
+        sc.get("as_expected"), "")
+    click.echo(f"outcome: {m.outcome} ({verdict})")
+    click.echo(f"report: {run_dir / 'report.html'}")
+
+
+@main.command("run-phase")
+@click.argument("phase")
+@click.option("--run-id", required=True, help="the launch's run folder (created if new)")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--target", "target_url", default="", help="the target base URL (default: the embedded simulator)")
+@click.option("--compress", type=float, default=1.0, show_default=True)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@click.option("--signoffs", default="", help="a sign-off file to apply (default: none, sign with the widgets/CLI)")
+@click.option("--external-monitor", is_flag=True, help="a `launchlib monitor` is watching this run")
+@reports_errors
+def run_phase(
+    phase: str, run_id: str, reports: Path, target_url: str, compress: float, plan_path: Path, signoffs: str,
+    external_monitor: bool,
+) -> None:
+    """Run one phase notebook now (launch day), into the run's folder."""
+    from launchlib.runner import run_single
+
+    res, html_path = run_single(phase, run_id=run_id, reports=reports, target_url=target_url, compress=compress,
+                                plan_path=plan_path, signoffs=signoffs, external_monitor=external_monitor)
+    click.echo(f"{phase}: {res.status.value} {res.reason}".rstrip())
+    click.echo(f"report: {html_path}")
+
+
+@main.command("monitor")
+@click.option("--run-id", required=True)
+@click.option("--target", "target_url", required=True, help="the target base URL")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--rate", type=float, default=100.0, show_default=True, help="requests per second in all")
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_errors
+def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path: Path) -> None:
+    """Watch a target continuously from the baseline on, recording into the run folder."""
+    import time
+
+    from launchlib.monitor import Monitor
+    from launchlib.planfile import load_plan
+    from launchlib.target import Target
+
+    run_dir = reports / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    mon = Monitor(load_plan(plan_path), Target(target_url), run_dir, rate=rate).start()
+    click.echo(f"monitoring {target_url} into {run_dir} (Ctrl-C to stop)")
+    with contextlib.suppress(KeyboardInterrupt):
+        while mon.error is None:
+            time.sleep(1.0)
+    mon.stop()
+    if mon.error is not None:
+        raise LaunchError(f"monitor stopped: {mon.error}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,6 +10,7 @@ timing. The sampler also measures its own CPU share: above ~70 % its latencies a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import math
 import threading
@@ -218,4 +219,11 @@ def sample(
     target: Target, rate: float, duration_s: float, endpoints: Sequence[Endpoint] = DEFAULT_ENDPOINTS
 ) -> SampleRun:
     """Blocking convenience: sample for ``duration_s`` at ``rate`` requests/s in all."""
-    return asyncio.run(Sampler(target, rate, endpoints).run(duration_s))
+    coro = Sampler(target, rate, endpoints).run(duration_s)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # inside a running loop (a Jupyter kernel): run the sampler's own loop in a thread
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

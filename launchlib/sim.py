@@ -102,6 +102,8 @@ class SimState:
     events: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     backups: dict[str, str] = field(default_factory=dict)
+    backup_data: dict[str, list[str]] = field(default_factory=dict)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
     order_seq: int = 0
 
     def __post_init__(self) -> None:
@@ -140,9 +142,11 @@ class SimState:
         self.events.append(rec)
         return rec
 
-    def db_digest(self) -> str:
+    def db_digest(self, keys: list[str] | None = None) -> str:
         """Checksum of the simulated positions and ledger (what a backup captures)."""
-        blob = json.dumps(sorted(self.orders), separators=(",", ":")).encode()
+        blob = json.dumps(
+            sorted(self.orders) if keys is None else sorted(keys), separators=(",", ":")
+        ).encode()
         return hashlib.sha256(blob).hexdigest()
 
     def snapshot(self) -> dict[str, Any]:
@@ -154,6 +158,7 @@ class SimState:
             "compress": self.config.compress,
             "faults": [f.model_dump(mode="json") for f in self.active_faults()],
             "events": self.events,
+            "notifications": len(self.notifications),
             "releases": {"previous": self.config.previous, "candidate": self.config.candidate},
         }
 
@@ -343,6 +348,7 @@ def _command(st: SimState, cmd: str, body: dict[str, Any]) -> dict[str, Any]:
     if cmd == "db/backup":
         bid = f"b-{len(st.backups) + 1:04d}"
         st.backups[bid] = st.db_digest()
+        st.backup_data[bid] = list(st.orders)
         return {"backup_id": bid, "digest": st.backups[bid], "rows": len(st.orders)}
     if cmd == "db/restore":
         bid = body.get("backup_id") or (max(st.backups) if st.backups else "")
@@ -353,6 +359,18 @@ def _command(st: SimState, cmd: str, body: dict[str, Any]) -> dict[str, Any]:
                 st.repaired.add(i)
         st.events.append({"event": "db_restore", "at": time.time(), "backup_id": bid})
         return {"backup_id": bid, "digest": st.backups[bid], "restored": True}
+    if cmd == "db/verify":  # restore a backup into a scratch copy and checksum the copy
+        bid = body.get("backup_id", "")
+        if bid not in st.backup_data:
+            raise KeyError(f"no backup {bid!r}")
+        return {
+            "backup_id": bid,
+            "digest": st.db_digest(st.backup_data[bid]),
+            "rows": len(st.backup_data[bid]),
+        }
+    if cmd == "notify":
+        st.notifications.append({"at": time.time(), **body})
+        return {"delivered": len(st.notifications)}
     raise KeyError(f"unknown control command {cmd!r}")
 
 

@@ -1,0 +1,188 @@
+"""Run folders: creating them (never over an old one), the manifest, HTML renderings, the index.
+
+``reports/<run-id>/`` holds the executed notebooks and their HTML, ``plotly.min.js`` once,
+the samples, decisions and events, the sign-off ledger and ``manifest.json`` (versioned,
+validated on write and read). ``reports/index.html`` lists every run.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from launchlib.errors import RunError
+from launchlib.ledger import Ledger
+from launchlib.plan import Plan
+from launchlib.planfile import load_plan
+from launchlib.runlog import write_json
+
+__all__ = [
+    "MANIFEST",
+    "Manifest",
+    "PhaseEntry",
+    "create_run",
+    "open_run_ledger",
+    "read_manifest",
+    "render_html",
+    "write_index",
+    "write_manifest",
+]
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+PLOTLY_JS = "plotly.min.js"
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+class PhaseEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phase: str
+    status: str
+    reason: str = ""
+    started: float | None = None
+    finished: float | None = None
+    notebook: str | None = None
+    html: str | None = None
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = MANIFEST_VERSION
+    run_id: str
+    scenario: str | None = None
+    target: str
+    plan_hash: str
+    compress: float
+    started: float
+    finished: float | None = None
+    outcome: str = "running"
+    phases: list[PhaseEntry] = Field(default_factory=list)
+    decisions: list[dict[str, Any]] = Field(default_factory=list)
+    rollback: dict[str, Any] | None = None
+    gate: dict[str, Any] | None = None
+    scorecard: dict[str, Any] = Field(default_factory=dict)
+    error: dict[str, Any] | None = None
+
+
+def create_run(reports: Path | str, run_id: str) -> Path:
+    """A new run folder; an existing one is refused, never overwritten."""
+    if not _RUN_ID.match(run_id):
+        raise RunError(f"run id {run_id!r}: use letters, digits and . _ + - only")
+    folder = Path(reports) / run_id
+    try:
+        folder.mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        raise RunError(
+            f"{folder}: a run with id {run_id!r} already exists; choose another --run-id"
+        ) from None
+    return folder
+
+
+def open_run_ledger(run_dir: Path, plan_path: Path) -> tuple[Plan, Ledger]:
+    """The plan a run used (its own copy when it has one) and its ledger, for the CLI."""
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir}: no such run folder (start the run first, e.g. launchlib run-phase)")
+    own = run_dir / "plan.yaml"
+    return load_plan(own if own.exists() else plan_path), Ledger.in_run(run_dir)
+
+
+def write_manifest(run_dir: Path, manifest: Manifest) -> None:
+    write_json(
+        run_dir / MANIFEST, Manifest.model_validate(manifest.model_dump(mode="json")).model_dump(mode="json")
+    )
+
+
+def read_manifest(run_dir: Path | str) -> Manifest:
+    path = Path(run_dir) / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{path}: missing (not a run folder, or the run never started)") from None
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    try:
+        m = Manifest.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise RunError(f"{path}: {'.'.join(str(x) for x in e['loc'])}: {e['msg']}") from None
+    if m.version != MANIFEST_VERSION:
+        raise RunError(f"{path}: version {m.version} is not {MANIFEST_VERSION}")
+    return m
+
+
+def render_html(notebook: Path, out: Path) -> Path:
+    """nbconvert HTML of an executed notebook, drawing its charts with the folder's plotly.js."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    js = out.parent / PLOTLY_JS
+    if not js.exists():
+        from plotly.offline import get_plotlyjs
+
+        js.write_text(get_plotlyjs(), encoding="utf-8")
+    with warnings.catch_warnings():  # scrapbook's own MIME type has no HTML form: that is expected
+        warnings.filterwarnings("ignore", message=".*is not able to be represented", category=UserWarning)
+        body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    body = body.replace("<head>", f'<head>\n<script src="{PLOTLY_JS}"></script>', 1)
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def write_index(reports: Path | str) -> Path:
+    """``reports/index.html``: every run with scenario, outcome and scorecard, newest first."""
+    reports = Path(reports)
+    rows = []
+    for folder in sorted(reports.iterdir() if reports.exists() else [], key=lambda p: p.name):
+        if not (folder / MANIFEST).exists():
+            continue
+        try:
+            m = read_manifest(folder)
+        except RunError as exc:
+            rows.append(
+                (
+                    0.0,
+                    f"<tr><td>{html.escape(folder.name)}</td><td colspan=5>{html.escape(str(exc))}</td></tr>",
+                )
+            )
+            continue
+        sc = m.scorecard
+        card = ", ".join(
+            f"{k.replace('_s', '').replace('_', ' ')} {sc[k]} s"
+            for k in ("time_to_detect_s", "time_to_decide_s", "time_to_recover_s")
+            if sc.get(k) is not None
+        )
+        expected = {
+            True: "as expected",
+            False: "NOT as expected: " + "; ".join(sc.get("mismatches", [])),
+        }.get(sc.get("as_expected"), "")
+        report = f"{m.run_id}/report.html" if (folder / "report.html").exists() else f"{m.run_id}/{MANIFEST}"
+        rows.append(
+            (
+                m.started,
+                (
+                    f"<tr><td><a href='{html.escape(report)}'>{html.escape(m.run_id)}</a></td>"
+                    f"<td>{html.escape(m.scenario or '-')}</td><td>{html.escape(m.outcome)}</td>"
+                    f"<td>{html.escape(sc.get('tier') or '-')}</td><td>{html.escape(card)}</td>"
+                    f"<td>{html.escape(expected)}</td></tr>"
+                ),
+            )
+        )
+    body = "\n".join(r for _, r in sorted(rows, key=lambda r: -r[0]))
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>launchlib runs</title><style>"
+        "body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
+        "</style></head><body><h1>launchlib runs</h1><table><tr><th>run</th><th>scenario</th><th>outcome</th>"
+        f"<th>tier</th><th>scorecard (launch seconds from fault)</th><th>expectation</th></tr>{body}</table>"
+        "</body></html>"
+    )
+    out = reports / "index.html"
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -1,0 +1,183 @@
+"""The automated checks a plan item can name (``check: health``), run against a phase context.
+
+Each check is one function ``(ctx, item) -> CheckResult``, registered under the name the plan
+uses (:data:`launchlib.plan.KNOWN_CHECKS`); :func:`run_item_checks` runs a phase's checks and
+records each result in the sign-off ledger, so gates and widgets see them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import httpx
+
+from launchlib import probes
+from launchlib.errors import LaunchError
+from launchlib.gates import evaluate_gate
+from launchlib.plan import Item
+from launchlib.probes import CheckResult
+from launchlib.runlog import DECISIONS, event_time, read_jsonl, read_run_samples
+from launchlib.sampler import sample
+from launchlib.signoff import record_check
+from launchlib.success import evaluate_success, period_metrics
+from launchlib.synth import Paint, synthetic_samples
+from launchlib.triggers import evaluate
+
+if TYPE_CHECKING:
+    from launchlib.context import PhaseContext
+
+__all__ = ["CHECKS", "run_check", "run_item_checks"]
+
+Check = Callable[["PhaseContext", Item], CheckResult]
+
+
+def _backup(ctx: PhaseContext, item: Item) -> CheckResult:
+    b = ctx.database.verify_backup()
+    return CheckResult("backup_restore", b.ok, b.detail, data={"backup_id": b.backup_id})
+
+
+def _notify(ctx: PhaseContext, item: Item) -> CheckResult:
+    n = ctx.notify(["launch_commander"], f"{ctx.phase}: notification channel test", kind="test")
+    return CheckResult("notify", n > 0, f"test message delivered to {n} channel(s)")
+
+
+def _drill(ctx: PhaseContext, item: Item) -> CheckResult:
+    from launchlib.rollback import rollback_drill
+
+    return rollback_drill(ctx.plan)
+
+
+def _performance(ctx: PhaseContext, item: Item) -> CheckResult:
+    run = sample(ctx.target, ctx.load_rate, ctx.perf_s)
+    crit = evaluate_success(ctx.plan, run.frame())
+    bad = [c for c in crit if c.passed is False]
+    unknown = [c.id for c in crit if c.passed is None]
+    detail = f"{len(run.rows)} requests in {ctx.perf_s:.1f} s: " + (
+        "; ".join(f"{c.text} is {c.value:.4g}" for c in bad) if bad else "every criterion met"
+    )
+    if unknown:
+        detail += f" (not measurable here: {', '.join(unknown)})"
+    return CheckResult("performance", not bad, detail, data={"criteria": [c.to_dict() for c in crit]})
+
+
+def _deploy_ready(ctx: PhaseContext, item: Item) -> CheckResult:
+    have = ctx.deployer.releases()
+    want = ctx.plan.releases.candidate
+    ok = want in have.values()
+    return CheckResult("deploy_ready", ok, f"candidate {want!r} {'available' if ok else 'missing'}: {have}")
+
+
+def _monitoring(ctx: PhaseContext, item: Item) -> CheckResult:
+    url = f"{ctx.prometheus_url}/-/ready" if ctx.prometheus_url else f"{ctx.target.base_url}/metrics"
+    try:
+        r = httpx.get(url, timeout=ctx.target.timeout_s)
+    except httpx.HTTPError as exc:
+        return CheckResult("monitoring", False, f"{url}: {type(exc).__name__}")
+    ok = r.status_code == 200 and (bool(ctx.prometheus_url) or "# TYPE" in r.text)
+    return CheckResult("monitoring", ok, f"{url} answered {r.status_code}")
+
+
+def _alerts(ctx: PhaseContext, item: Item) -> CheckResult:
+    """Raise an alert on purpose: a synthetic outage must make the trigger engine decide rollback."""
+    t0 = time.time()
+    df = synthetic_samples(120.0, 50.0, [Paint(60.0, 120.0, status=503)], t0=t0)
+    d, _ = evaluate(ctx.plan, df, deploy_at=t0 + 30.0)
+    ok = d.decision == "rollback"
+    fired = ", ".join(f.id for f in d.triggers) or "nothing"
+    return CheckResult("alerts", ok, f"synthetic outage raised: {fired} fired, decision {d.decision}")
+
+
+def _deployed(ctx: PhaseContext, item: Item) -> CheckResult:
+    at = event_time(ctx.run_dir, "deployed")
+    return CheckResult("deploy", at is not None, "candidate deployed" if at else "no deploy recorded")
+
+
+def _expected_version(ctx: PhaseContext, item: Item) -> CheckResult:
+    return probes.check_version(ctx.target, ctx.expected_release)
+
+
+def _integrity(ctx: PhaseContext, item: Item) -> CheckResult:
+    try:
+        r = httpx.get(f"{ctx.target.base_url}/api/integrity", timeout=ctx.target.timeout_s)
+    except httpx.HTTPError as exc:
+        return CheckResult(item.check or "database", False, f"/api/integrity: {type(exc).__name__}")
+    return CheckResult(
+        item.check or "database", r.status_code == 200, f"/api/integrity answered {r.status_code}"
+    )
+
+
+def _triggers(ctx: PhaseContext, item: Item) -> CheckResult:
+    fired = [r for r in read_jsonl(ctx.run_dir / DECISIONS) if r.get("type") == "firing"]
+    names = ", ".join(f"{r['id']} ({r['tier']})" for r in fired)
+    return CheckResult("triggers", not fired, f"fired: {names}" if fired else "no rollback trigger fired")
+
+
+def _metrics(ctx: PhaseContext, item: Item) -> CheckResult:
+    th = item.threshold
+    if th is None:
+        return CheckResult("metrics", False, f"{item.id} has no threshold")
+    deploy_at = event_time(ctx.run_dir, "deployed")
+    v = period_metrics(ctx.plan, read_run_samples(ctx.run_dir), deploy_at).get(th.metric)
+    if v is None:
+        return CheckResult("metrics", False, f"{th.metric}: no data")
+    return CheckResult(
+        "metrics", bool(th.holds(v)), f"{th.metric} = {v:.4g} (target {th.op.value} {th.value:g})", value=v
+    )
+
+
+def _signoff(ctx: PhaseContext, item: Item) -> CheckResult:
+    gate = evaluate_gate(
+        ctx.plan, ctx.ledger, [ctx.phase], name=ctx.phase, exclude=[f"{ctx.phase}/{item.id}"]
+    )
+    detail = "every other required item satisfied" if gate.go else "open: " + "; ".join(gate.reasons())
+    return CheckResult("signoff", gate.go, detail)
+
+
+CHECKS: dict[str, Check] = {
+    "health": lambda ctx, item: probes.check_health(ctx.target),
+    "backup_restore": _backup,
+    "notify": _notify,
+    "rollback_drill": _drill,
+    "security": lambda ctx, item: probes.check_security(ctx.target),
+    "performance": _performance,
+    "deploy_ready": _deploy_ready,
+    "monitoring": _monitoring,
+    "alerts": _alerts,
+    "deploy": _deployed,
+    "deploy_progress": _expected_version,
+    "smoke": lambda ctx, item: probes.check_smoke(ctx.target),
+    "trading_smoke": lambda ctx, item: probes.check_trading(ctx.target),
+    "risk_smoke": lambda ctx, item: probes.check_risk(ctx.target),
+    "security_smoke": lambda ctx, item: probes.check_security(ctx.target),
+    "version": _expected_version,
+    "database": _integrity,
+    "integrity": _integrity,
+    "triggers": _triggers,
+    "metrics": _metrics,
+    "signoff": _signoff,
+}
+
+
+def run_check(ctx: PhaseContext, item: Item) -> CheckResult:
+    """Run one item's check; a check that cannot run is a failed check, with the reason."""
+    assert item.check is not None
+    started = time.perf_counter()
+    try:
+        res = CHECKS[item.check](ctx, item)
+    except (LaunchError, httpx.HTTPError, OSError) as exc:
+        res = CheckResult(item.check, False, f"could not run: {exc}")
+    if not res.duration_ms:
+        res.duration_ms = (time.perf_counter() - started) * 1000.0
+    return res
+
+
+def run_item_checks(ctx: PhaseContext, items: list[Item], phase: str | None = None) -> dict[str, CheckResult]:
+    """Run the checks of ``items`` (``signoff`` checks last) and record each in the ledger."""
+    out: dict[str, CheckResult] = {}
+    for it in sorted((i for i in items if i.check), key=lambda i: i.check == "signoff"):
+        res = run_check(ctx, it)
+        record_check(ctx.ledger, phase or ctx.phase, it.id, res.passed, res.detail)
+        out[it.id] = res
+    return out

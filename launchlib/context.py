@@ -1,0 +1,184 @@
+"""What a phase notebook works with: plan, run folder, ledger, target and its backends.
+
+:func:`open_phase` turns a notebook's parameters into a :class:`PhaseContext`. With no target
+URL it starts an embedded simulator (with the scenario's faults) so that plain
+``papermill notebooks/<phase>.ipynb out.ipynb`` runs on its own; a post-deploy phase run
+standalone first deploys the candidate and watches with its own monitor.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from launchlib.backends import PostgresDatabase, SimDatabase, SimDeployer
+from launchlib.errors import PlanError, Problem
+from launchlib.faults import Scenario, load_scenario
+from launchlib.ledger import Ledger
+from launchlib.plan import Plan, Stage
+from launchlib.planfile import load_plan
+from launchlib.runlog import append_jsonl, event_time, record_event
+from launchlib.signoff import SignoffEntry, load_signoffs
+from launchlib.target import Target
+
+__all__ = ["PROJECT_ROOT", "PhaseContext", "open_phase", "project_path"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_path(path: str) -> str:
+    """``path`` as given when it exists (or is empty), else relative to the project root.
+
+    A notebook opened in JupyterLab runs in ``notebooks/``; papermill from the root runs there:
+    both find ``parameters/plan.yaml``.
+    """
+    if not path or Path(path).exists() or Path(path).is_absolute():
+        return path
+    alt = PROJECT_ROOT / path
+    return str(alt) if alt.exists() or alt.parent.exists() else path
+
+
+@dataclass
+class PhaseContext:
+    """Everything one phase needs; ``close()`` stops what it started."""
+
+    phase: str
+    plan: Plan
+    run_dir: Path
+    target: Target
+    ledger: Ledger
+    scenario: Scenario | None
+    compress: float
+    signoffs: dict[str, list[SignoffEntry]]
+    skip_signoffs: list[str]
+    prometheus_url: str = ""
+    database_url_env: str = ""
+    external_monitor: bool = False
+    load_rate: float = 100.0
+    perf_s: float = 2.0
+    started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.perf_s = min(self.perf_s, max(0.5, 30.0 / self.compress))  # half a launch minute
+    _owned: list[Any] = field(default_factory=list)
+
+    @property
+    def deployer(self) -> SimDeployer:
+        return SimDeployer(self.target)
+
+    @property
+    def database(self) -> SimDatabase | PostgresDatabase:
+        if self.database_url_env:
+            return PostgresDatabase(self.database_url_env)
+        return SimDatabase(self.target)
+
+    @property
+    def expected_release(self) -> str:
+        """The candidate after the deploy, the previous release once a rollback completed."""
+        if event_time(self.run_dir, "rollback_completed") is not None:
+            return self.plan.releases.previous
+        return self.plan.releases.candidate
+
+    @property
+    def deploy_at(self) -> float | None:
+        return event_time(self.run_dir, "deployed")
+
+    def launch_wall(self, offset_s: float) -> float:
+        """Wall time of launch-clock offset ``offset_s`` (T-0 is the deploy, or the ``clock`` event)."""
+        at = event_time(self.run_dir, "clock") or self.deploy_at
+        return (at if at is not None else time.time()) + offset_s / self.compress
+
+    def notify(self, roles: list[str], message: str, kind: str = "status") -> int:
+        """Send ``message`` to the holders of ``roles``; recorded in the run, delivered to the target."""
+        people = [
+            {"role": r, "name": self.plan.role(r).name, "contact": self.plan.role(r).contact} for r in roles
+        ]
+        rec = {"at": time.time(), "phase": self.phase, "kind": kind, "message": message, "to": people}
+        append_jsonl(self.run_dir / "notifications.jsonl", rec)
+        try:
+            return int(self.deployer.command("notify", **rec).get("delivered", 0) > 0)
+        except Exception:  # a real target has no simulator control API: the run's outbox is the channel
+            return 1
+
+    def close(self) -> None:
+        for thing in reversed(self._owned):
+            thing.stop()
+        self._owned.clear()
+
+
+def open_phase(
+    phase: str,
+    *,
+    run_dir: str = "",
+    plan_path: str = "parameters/plan.yaml",
+    target_url: str = "",
+    scenario: str = "",
+    compress: float = 30.0,
+    signoffs: str = "parameters/signoffs/rehearsal.yaml",
+    skip_signoffs: list[str] | None = None,
+    prometheus_url: str = "",
+    database_url_env: str = "",
+    external_monitor: bool = False,
+    reports: str = "reports",
+) -> PhaseContext:
+    """A context from a notebook's parameters; see the module docstring for the defaults."""
+    from launchlib.archive import create_run
+
+    plan_path, signoffs, reports = project_path(plan_path), project_path(signoffs), project_path(reports)
+    plan = load_plan(plan_path)
+    try:
+        ph = plan.phase(phase) if phase != "rollback" else None
+    except KeyError as exc:
+        raise PlanError([Problem(plan_path, "phase", str(exc.args[0]))]) from None
+    sc = load_scenario(scenario, project_path("parameters/scenarios")) if scenario else None
+    folder = Path(run_dir) if run_dir else create_run(reports, f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}")
+    owned: list[Any] = []
+    if target_url:
+        target = Target(target_url)
+    else:
+        from launchlib.sim import SimConfig
+        from launchlib.simserver import SimServer
+
+        server = SimServer(
+            "127.0.0.1",
+            0,
+            SimConfig(restart_s=15.0 / compress, compress=compress),
+            list(sc.faults) if sc else [],
+        ).start()
+        owned.append(server)
+        target = Target(server.url, token=server.state.config.admin_token)
+    skip = list(skip_signoffs or (sc.missing_signoffs if sc else []))
+    ctx = PhaseContext(
+        phase=phase,
+        plan=plan,
+        run_dir=folder,
+        target=target,
+        ledger=Ledger.in_run(folder),
+        scenario=sc,
+        compress=compress,
+        signoffs=load_signoffs(signoffs, plan) if signoffs else {},
+        skip_signoffs=skip,
+        prometheus_url=prometheus_url,
+        database_url_env=database_url_env,
+        external_monitor=external_monitor,
+        _owned=owned,
+    )
+    if not target_url and ph is not None and ph.stage is Stage.LAUNCH and ph.offset_s > 0:
+        _standalone_deploy(ctx)
+    return ctx
+
+
+def _standalone_deploy(ctx: PhaseContext) -> None:
+    """Bring an embedded simulator to this phase's point of the launch: deployed, watched."""
+    from launchlib.monitor import Monitor
+
+    mon = Monitor(ctx.plan, ctx.target, ctx.run_dir, compress=ctx.compress).start()
+    ctx._owned.append(mon)
+    time.sleep(1.0)  # baseline
+    ctx.deployer.deploy(ctx.plan.releases.candidate)
+    record_event(ctx.run_dir, "deployed", at=ctx.deployer.wait_serving(ctx.plan.releases.candidate))
+    origin = time.time() - ctx.plan.phase(ctx.phase).offset_s / ctx.compress  # now is this phase's time
+    ctx.deployer.command("arm", t0=origin, compress=ctx.compress)
+    record_event(ctx.run_dir, "clock", at=origin)

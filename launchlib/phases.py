@@ -1,0 +1,183 @@
+"""What each phase does, as one call per notebook: ``run_phase(ctx)`` returns its PhaseResult.
+
+The kind of a phase follows from the plan: pre-launch phases run their checks and sign-offs
+(the last one holds the go/no-go gate); T-0 captures the baseline, deploys and watches the
+candidate come up; the launch phases after it run their checks and watch the monitor until the
+next phase is due (returning early on a rollback decision); the last launch phase judges the
+success criteria; the final phase is the review. ``rollback`` is its own kind.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from launchlib.checks import run_item_checks
+from launchlib.context import PhaseContext
+from launchlib.gates import evaluate_gate, go_no_go, item_statuses
+from launchlib.plan import Plan, Stage
+from launchlib.probes import CheckResult
+from launchlib.result import ItemResult, PhaseResult, PhaseStatus
+from launchlib.rollback import PHASE as ROLLBACK
+from launchlib.rollback import execute_rollback
+from launchlib.runlog import DECISIONS, read_jsonl, read_run_samples, record_event, wait_for_decision
+from launchlib.signoff import apply_signoffs, record_check
+from launchlib.success import evaluate_success, period_metrics
+
+__all__ = ["phase_kind", "run_phase"]
+
+BASELINE_S = 60.0  # launch seconds of baseline before the deploy
+
+
+def phase_kind(plan: Plan, phase: str) -> str:
+    """``pre_launch`` | ``gate`` | ``deploy`` | ``watch`` | ``success`` | ``review`` | ``rollback``."""
+    if phase == ROLLBACK:
+        return "rollback"
+    ids = [p.id for p in plan.phases]
+    ph = plan.phase(phase)
+    pre = [p.id for p in plan.phases if p.stage is Stage.PRE_LAUNCH]
+    if ph.stage is Stage.PRE_LAUNCH:
+        return "gate" if phase == pre[-1] else "pre_launch"
+    if phase == ids[-1]:
+        return "review"
+    if phase == ids[-2]:
+        return "success"
+    return "deploy" if ph.offset_s == 0 else "watch"
+
+
+def _items(ctx: PhaseContext, checks: dict[str, CheckResult]) -> list[ItemResult]:
+    out = []
+    for s in item_statuses(ctx.plan, ctx.ledger.history(ctx.phase), [ctx.phase]):
+        detail = checks[s.item].detail if s.item in checks else s.check_detail or s.comment
+        out.append(
+            ItemResult(
+                id=s.item,
+                text=s.text,
+                owner=s.owner,
+                check=s.check,
+                required=s.required,
+                state=s.state,
+                satisfied=s.satisfied,
+                detail=detail,
+                signed_by=s.by,
+                signed_at=s.at,
+            )
+        )
+    return out
+
+
+def _firings(ctx: PhaseContext, since: float) -> list[dict[str, Any]]:
+    return [r for r in read_jsonl(ctx.run_dir / DECISIONS) if r.get("recorded_at", 0) >= since]
+
+
+def _next_offset(ctx: PhaseContext) -> int:
+    ids = [p.id for p in ctx.plan.phases]
+    return ctx.plan.phases[ids.index(ctx.phase) + 1].offset_s
+
+
+def _watch(ctx: PhaseContext) -> dict[str, Any] | None:
+    """Wait until the next phase is due on the launch clock, or a rollback decision comes."""
+    return wait_for_decision(ctx.run_dir, ctx.launch_wall(_next_offset(ctx)))
+
+
+def _deploy(ctx: PhaseContext) -> None:
+    from launchlib.monitor import Monitor
+
+    if not ctx.external_monitor and not any(isinstance(o, Monitor) for o in ctx._owned):
+        ctx._owned.append(Monitor(ctx.plan, ctx.target, ctx.run_dir, compress=ctx.compress).start())
+    time.sleep(BASELINE_S / ctx.compress)  # the monitor's samples of the previous release: the baseline
+    record_event(ctx.run_dir, "deploy_started", release=ctx.plan.releases.candidate)
+    ctx.deployer.deploy(ctx.plan.releases.candidate)
+    at = ctx.deployer.wait_serving(ctx.plan.releases.candidate)
+    record_event(ctx.run_dir, "deployed", at=at, release=ctx.plan.releases.candidate)
+
+
+def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> PhaseResult:
+    """Do this phase's work against the target and return its result (see the module doc)."""
+    kind, started = phase_kind(ctx.plan, ctx.phase), time.time()
+    status, reason, gate, extra, metrics = PhaseStatus.PASSED, "", None, {}, {}
+    if kind == "rollback":
+        if decision is None:
+            decision = next(
+                (r for r in read_jsonl(ctx.run_dir / DECISIONS) if r.get("type") == "decision"), None
+            )
+        if decision is None:
+            return PhaseResult(
+                phase=ROLLBACK,
+                status=PhaseStatus.SKIPPED,
+                reason="no rollback decision",
+                started=started,
+                finished=time.time(),
+            )
+        outcome = execute_rollback(ctx, decision)
+        ok = outcome.checks_green is not None
+        return PhaseResult(
+            phase=ROLLBACK,
+            status=PhaseStatus.ROLLED_BACK if ok else PhaseStatus.FAILED,
+            reason="" if ok else "post-rollback checks not green",
+            decisions=[decision],
+            rollback=outcome.to_dict(),
+            started=started,
+            finished=time.time(),
+        )
+    apply_signoffs(ctx.ledger, ctx.plan, ctx.signoffs, ctx.phase, ctx.skip_signoffs)
+    items = ctx.plan.phase(ctx.phase).items
+    if kind == "deploy":
+        _deploy(ctx)
+    watched = [i for i in items if i.check == "triggers"]
+    checks = run_item_checks(ctx, [i for i in items if i.check != "triggers" and i.check != "signoff"])
+    if kind in ("deploy", "watch"):
+        decided = _watch(ctx)
+        if decided is not None:
+            status, reason = (
+                PhaseStatus.FAILED,
+                f"rollback decision ({decided['tier']}): " + ", ".join(t["id"] for t in decided["triggers"]),
+            )
+        deploy_at = ctx.deploy_at
+        metrics = period_metrics(ctx.plan, read_run_samples(ctx.run_dir), max(started, deploy_at or started))
+    if kind == "success":
+        crit = evaluate_success(ctx.plan, read_run_samples(ctx.run_dir), ctx.deploy_at)
+        metrics = {c.id: c.value for c in crit}
+        findings = [
+            f"{c.text}: {c.value if c.value is None else round(c.value, 4)}"
+            for c in crit
+            if c.passed is False
+        ]
+        declare = [i for i in items if i.check == "signoff"]
+        g = evaluate_gate(
+            ctx.plan,
+            ctx.ledger,
+            [ctx.phase],
+            name="launch success",
+            findings=findings,
+            exclude=[f"{ctx.phase}/{i.id}" for i in declare],
+        )
+        for i in declare:
+            record_check(ctx.ledger, ctx.phase, i.id, g.go, "GO" if g.go else "; ".join(g.reasons()))
+        gate = g.to_dict()
+    checks |= run_item_checks(ctx, watched + [i for i in items if i.check == "signoff" and kind != "success"])
+    if kind == "gate":
+        g = go_no_go(ctx.plan, ctx.ledger)
+        gate = g.to_dict()
+        if not g.go:
+            status, reason = PhaseStatus.FAILED, "NO-GO: " + "; ".join(g.reasons())
+    elif kind == "review":
+        from launchlib.scorecard import review
+
+        extra = review(ctx)
+    result_items = _items(ctx, checks)
+    if status is PhaseStatus.PASSED and any(i.required and not i.satisfied for i in result_items):
+        open_ = [i.id for i in result_items if i.required and not i.satisfied]
+        status, reason = PhaseStatus.FAILED, "open items: " + ", ".join(open_)
+    return PhaseResult(
+        phase=ctx.phase,
+        status=status,
+        reason=reason,
+        items=result_items,
+        metrics=metrics,
+        decisions=_firings(ctx, started),
+        gate=gate,
+        started=started,
+        finished=time.time(),
+        extra=extra,
+    )
