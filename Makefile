@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 ## Run the main job: a full rehearsal against the embedded simulator; prints the report path.
 rehearse: $(STAMP)
 	$(VENV)/bin/launchlib plan validate parameters/plan.yaml
-	$(VENV)/bin/launchlib plan show parameters/plan.yaml
+	$(VENV)/bin/launchlib rehearse --scenario $(SCENARIO)
 
 ## Set up and run the whole test suite (installs the system packages the tests need).
 test: $(STAMP) system-deps

@@ -115,10 +115,11 @@ class PostgresDatabase:
     _DIGEST_SQL = (
         "SELECT string_agg(t.tbl || ':' || t.n || ':' || t.h, ',' ORDER BY t.tbl) FROM ("
         " SELECT format('%I.%I', schemaname, relname) AS tbl,"
-        " (xpath('/row/n/text()', query_to_xml(format('select count(*) as n from %I.%I', schemaname, relname),"
-        " false, true, '')))[1]::text AS n,"
+        " (xpath('/row/n/text()', query_to_xml("
+        "format('select count(*) as n from %I.%I', schemaname, relname), false, true, '')))[1]::text AS n,"
         " (xpath('/row/h/text()', query_to_xml(format("
-        "'select md5(coalesce(string_agg(md5(x::text), '''' order by md5(x::text)), '''')) as h from %I.%I x',"
+        "'select md5(coalesce(string_agg(md5(x::text), '''' order by md5(x::text)), ''''))"
+        " as h from %I.%I x',"
         " schemaname, relname), false, true, '')))[1]::text AS h"
         " FROM pg_stat_user_tables) t"
     )

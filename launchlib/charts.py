@@ -8,17 +8,20 @@ plotly.js, linked by :mod:`launchlib.archive`, draws it). No CDN, nothing per fi
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from launchlib.plan import Plan
+
+if TYPE_CHECKING:
+    from launchlib.context import PhaseContext
 from launchlib.result import PhaseResult
 from launchlib.thresholds import ConditionMetric
 
-__all__ = ["checklist_chart", "latency_chart", "show", "timeline_chart", "windowed"]
+__all__ = ["checklist_chart", "latency_chart", "monitor_chart", "show", "timeline_chart", "windowed"]
 
 _COLORS = {
     "passed": "#2e7d32",
@@ -102,6 +105,13 @@ def latency_chart(
         yaxis2={"title": "failure ratio", "overlaying": "y", "side": "right", "range": [0, 1]},
     )
     return fig
+
+
+def monitor_chart(ctx: PhaseContext, result: PhaseResult, title: str) -> go.Figure:
+    """:func:`latency_chart` of everything the run's monitor recorded so far."""
+    from launchlib.runlog import read_run_samples
+
+    return latency_chart(ctx.plan, read_run_samples(ctx.run_dir), result.decisions, ctx.compress, title)
 
 
 def checklist_chart(result: PhaseResult) -> go.Figure:

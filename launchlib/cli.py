@@ -192,8 +192,17 @@ def signoff() -> None:
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
 @reports_errors
 def signoff_sign(
-    run_id: str, phase: str, item: str, role: str, person: str, waive: str | None, block: bool,
-    unsign: bool, comment: str, reports: Path, plan_path: Path,
+    run_id: str,
+    phase: str,
+    item: str,
+    role: str,
+    person: str,
+    waive: str | None,
+    block: bool,
+    unsign: bool,
+    comment: str,
+    reports: Path,
+    plan_path: Path,
 ) -> None:
     """Sign ITEM of PHASE in run RUN_ID."""
     from launchlib.signoff import sign
@@ -212,8 +221,7 @@ def signoff_sign(
 @reports_errors
 def signoff_status(run_id: str, phase: str | None, reports: Path, plan_path: Path) -> None:
     """Print every item's state: who signed, when, the check result, and the gate."""
-    from launchlib.gates import go_no_go, item_statuses
-    from launchlib.signoff_table import render_status
+    from launchlib.gates import go_no_go, item_statuses, render_status
 
     plan, ledger = _run_ledger(run_id, reports, plan_path)
     phases = [phase] if phase else [p.id for p in plan.phases]
@@ -221,26 +229,48 @@ def signoff_status(run_id: str, phase: str | None, reports: Path, plan_path: Pat
 
 
 @main.command("rehearse")
-@click.option("--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios")
+@click.option(
+    "--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios"
+)
 @click.option("--run-id", default=None, help="default: <scenario>-<timestamp>")
 @click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--target", "target_url", default="", help="a target base URL (default: the embedded simulator)")
-@click.option("--compress", type=float, default=30.0, show_default=True, help="launch seconds per real second")
+@click.option(
+    "--target", "target_url", default="", help="a target base URL (default: the embedded simulator)"
+)
+@click.option(
+    "--compress", type=float, default=30.0, show_default=True, help="launch seconds per real second"
+)
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
-@click.option("--signoffs", type=click.Path(path_type=Path), default=Path("parameters/signoffs/rehearsal.yaml"))
+@click.option(
+    "--signoffs", type=click.Path(path_type=Path), default=Path("parameters/signoffs/rehearsal.yaml")
+)
 @reports_errors
 def rehearse(
-    scenario: str, run_id: str | None, reports: Path, target_url: str, compress: float, plan_path: Path,
+    scenario: str,
+    run_id: str | None,
+    reports: Path,
+    target_url: str,
+    compress: float,
+    plan_path: Path,
     signoffs: Path,
 ) -> None:
     """Run a whole launch rehearsal, phase by phase; prints the report's path."""
     from launchlib.runner import rehearse as run
 
-    run_dir, m = run(scenario, run_id=run_id, reports=reports, target_url=target_url, compress=compress,
-                     plan_path=plan_path, signoffs=signoffs, progress=click.echo)
+    run_dir, m = run(
+        scenario,
+        run_id=run_id,
+        reports=reports,
+        target_url=target_url,
+        compress=compress,
+        plan_path=plan_path,
+        signoffs=signoffs,
+        progress=click.echo,
+    )
     sc = m.scorecard
     verdict = {True: "as expected", False: "NOT as expected: " + "; ".join(sc["mismatches"])}.get(
-        sc.get("as_expected"), "")
+        sc.get("as_expected"), ""
+    )
     click.echo(f"outcome: {m.outcome} ({verdict})")
     click.echo(f"report: {run_dir / 'report.html'}")
 
@@ -249,21 +279,39 @@ def rehearse(
 @click.argument("phase")
 @click.option("--run-id", required=True, help="the launch's run folder (created if new)")
 @click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--target", "target_url", default="", help="the target base URL (default: the embedded simulator)")
+@click.option(
+    "--target", "target_url", default="", help="the target base URL (default: the embedded simulator)"
+)
 @click.option("--compress", type=float, default=1.0, show_default=True)
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
-@click.option("--signoffs", default="", help="a sign-off file to apply (default: none, sign with the widgets/CLI)")
+@click.option(
+    "--signoffs", default="", help="a sign-off file to apply (default: none, sign with the widgets/CLI)"
+)
 @click.option("--external-monitor", is_flag=True, help="a `launchlib monitor` is watching this run")
 @reports_errors
 def run_phase(
-    phase: str, run_id: str, reports: Path, target_url: str, compress: float, plan_path: Path, signoffs: str,
+    phase: str,
+    run_id: str,
+    reports: Path,
+    target_url: str,
+    compress: float,
+    plan_path: Path,
+    signoffs: str,
     external_monitor: bool,
 ) -> None:
     """Run one phase notebook now (launch day), into the run's folder."""
     from launchlib.runner import run_single
 
-    res, html_path = run_single(phase, run_id=run_id, reports=reports, target_url=target_url, compress=compress,
-                                plan_path=plan_path, signoffs=signoffs, external_monitor=external_monitor)
+    res, html_path = run_single(
+        phase,
+        run_id=run_id,
+        reports=reports,
+        target_url=target_url,
+        compress=compress,
+        plan_path=plan_path,
+        signoffs=signoffs,
+        external_monitor=external_monitor,
+    )
     click.echo(f"{phase}: {res.status.value} {res.reason}".rstrip())
     click.echo(f"report: {html_path}")
 

@@ -15,7 +15,15 @@ from typing import Any
 from launchlib.ledger import Event, Ledger, SignState, Source
 from launchlib.plan import Plan, Stage
 
-__all__ = ["GateResult", "ItemStatus", "evaluate_gate", "go_no_go", "item_statuses", "pre_launch_phases"]
+__all__ = [
+    "GateResult",
+    "ItemStatus",
+    "evaluate_gate",
+    "go_no_go",
+    "item_statuses",
+    "pre_launch_phases",
+    "render_status",
+]
 
 
 @dataclass(frozen=True)
@@ -146,3 +154,16 @@ def evaluate_gate(
 def go_no_go(plan: Plan, ledger: Ledger, *, exclude: Iterable[str] = ()) -> GateResult:
     """The go/no-go gate before T-0: every required pre-launch item passed or signed off."""
     return evaluate_gate(plan, ledger, pre_launch_phases(plan), name="go/no-go", exclude=exclude)
+
+
+def render_status(statuses: list[ItemStatus], gate: GateResult) -> str:
+    """A plain-text table of item states (who, when, check result) and the gate line."""
+    rows = [("phase", "item", "owner", "state", "by", "at", "note")]
+    for s in statuses:
+        note = s.comment or s.check_detail
+        rows.append((s.phase, s.item, s.owner or "-", s.state, s.by or "", (s.at or "")[:19], note[:60]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=False)) + "  " + r[-1] for r in rows]
+    head = f"{'GO' if gate.go else 'NO-GO'} ({gate.name}): "
+    head += "every required item satisfied" if gate.go else f"{len(gate.reasons())} open"
+    return "\n".join([*lines, "", head])

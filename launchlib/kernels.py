@@ -8,6 +8,7 @@ manager (``km=``) and leaves it running; :class:`KernelPool` shuts each one down
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -54,8 +55,6 @@ class KernelPool:
     def close(self) -> None:
         with self._lock:
             nxt = self._next
-        try:
+        with contextlib.suppress(Exception):  # a kernel that failed to start has nothing to shut down
             nxt.result().shutdown_kernel(now=True)
-        except Exception:  # a kernel that failed to start has nothing to shut down
-            pass
         self._pool.shutdown(wait=True)

@@ -123,8 +123,8 @@ class Ledger:
             db.execute("PRAGMA journal_mode = WAL")
             # one transaction, so a second process never sees the tables without their meta rows
             db.executescript(
-                f"BEGIN IMMEDIATE; {_DDL}"
-                f" INSERT OR IGNORE INTO ledger_meta VALUES ('app', '{_APP}'), ('schema', '{_SCHEMA}'); COMMIT;"
+                f"BEGIN IMMEDIATE; {_DDL} INSERT OR IGNORE INTO ledger_meta"
+                f" VALUES ('app', '{_APP}'), ('schema', '{_SCHEMA}'); COMMIT;"
             )
         meta = dict(db.execute("SELECT key, value FROM ledger_meta").fetchall())
         if meta.get("app") != _APP:

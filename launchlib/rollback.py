@@ -83,10 +83,14 @@ def _post_checks(ctx: PhaseContext) -> list[tuple[Item, CheckResult]]:
     return out + [(it, run_check(ctx, it)) for it in ctx.plan.rollback.post_checks]
 
 
-def execute_rollback(ctx: PhaseContext, decision: dict[str, Any], recheck_s: float = 10.0) -> RollbackOutcome:
+def execute_rollback(
+    ctx: PhaseContext, decision: dict[str, Any], recheck_s: float | None = None
+) -> RollbackOutcome:
     """Run the chosen procedures against the target, verify, communicate; every step is an event."""
     plan, prev = ctx.plan, ctx.plan.releases.previous
     procs = choose_procedures(plan, decision)
+    if recheck_s is None:  # how long the previous release may take to serve: one launch minute
+        recheck_s = max(1.0, 60.0 / ctx.compress)
     out = RollbackOutcome(list(procs), started=time.time())
     record_event(ctx.run_dir, "rollback_started", procedures=procs, tier=decision.get("tier"))
     out.issue_type, chain = escalation_roles(plan, decision)
@@ -118,6 +122,7 @@ def execute_rollback(ctx: PhaseContext, decision: dict[str, Any], recheck_s: flo
         record_event(ctx.run_dir, "database_restored", **db.restore())
         out.database_rollback = True
     out.completed = record_event(ctx.run_dir, "rollback_completed", procedures=out.procedures)["at"]
+    ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback
     for _ in range(3):  # the services settle after a restart: recheck a bounded number of times
         results = _post_checks(ctx)
         if all(r.passed for _, r in results):

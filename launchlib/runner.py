@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from launchlib.context import project_path
 from launchlib.archive import Manifest, PhaseEntry, create_run, render_html, write_index, write_manifest
+from launchlib.context import project_path
 from launchlib.errors import RunError
 from launchlib.faults import load_scenario
 from launchlib.kernels import KernelPool
@@ -241,8 +241,8 @@ def write_report(run_dir: Path, m: Manifest) -> Path:
     rows = "".join(
         f"<tr><td>{html.escape(p.phase)}</td><td class='{p.status}'>{html.escape(p.status)}</td>"
         f"<td>{'' if p.started is None or p.finished is None else f'{p.finished - p.started:.1f} s'}</td>"
-        f"<td>{html.escape(p.reason)}</td><td>{f'<a href={chr(39)}{p.html}{chr(39)}>notebook</a>' if p.html else ''}"
-        "</td></tr>"
+        f"<td>{html.escape(p.reason)}</td>"
+        f"<td>{f'<a href={chr(39)}{p.html}{chr(39)}>notebook</a>' if p.html else ''}</td></tr>"
         for p in m.phases
     )
     card = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in sc.items())
@@ -251,8 +251,9 @@ def write_report(run_dir: Path, m: Manifest) -> Path:
         "body{font-family:sans-serif}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
         ".passed,.rolled_back{color:#2e7d32}.failed,.error{color:#c62828}.skipped{color:#777}</style></head><body>"
         f"<h1>Run {html.escape(m.run_id)}: {html.escape(m.outcome)}</h1>"
-        f"<p>scenario {html.escape(m.scenario or '-')} · target {html.escape(m.target)} · compression {m.compress:g}×"
-        f" · plan {m.plan_hash[:12]}</p><h2>Phases</h2><table>{rows}</table><h2>Scorecard</h2><table>{card}</table>"
+        f"<p>scenario {html.escape(m.scenario or '-')} · target {html.escape(m.target)}"
+        f" · compression {m.compress:g}× · plan {m.plan_hash[:12]}</p>"
+        f"<h2>Phases</h2><table>{rows}</table><h2>Scorecard</h2><table>{card}</table>"
         "</body></html>"
     )
     out = run_dir / "report.html"
@@ -280,9 +281,12 @@ def run_single(
     if (run_dir / f"{phase}.ipynb").exists():
         raise RunError(f"{run_dir / phase}.ipynb exists: phase {phase} already ran in this run", phase=phase)
     params = {
-        "run_dir": str(run_dir.resolve()), "plan_path": str((run_dir / "plan.yaml").resolve()),
-        "target_url": target_url, "compress": compress,
-        "signoffs": str(Path(signoffs).resolve()) if signoffs else "", "external_monitor": external_monitor,
+        "run_dir": str(run_dir.resolve()),
+        "plan_path": str((run_dir / "plan.yaml").resolve()),
+        "target_url": target_url,
+        "compress": compress,
+        "signoffs": str(Path(signoffs).resolve()) if signoffs else "",
+        "external_monitor": external_monitor,
     }
     res = execute_phase(phase, run_dir, params, notebooks)
     return res, run_dir / f"{phase}.html"

@@ -37,7 +37,7 @@ LATENCY_MS = {
     "/api/market": 30.0,
     "/api/orders": 20.0,
     "/api/orders/{id}": 15.0,
-    "/api/risk": 55.0,
+    "/api/risk": 40.0,
     "/api/integrity": 8.0,
     "/admin/config": 3.0,
     "/version": 0.5,

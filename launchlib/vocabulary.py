@@ -58,7 +58,15 @@ _TRIGGERS: list[tuple[str, str, Condition]] = [
     (
         r"unavailable|unresponsive",
         "unavailable",
-        _cond(_M.SUCCESS_RATIO, ("health", *API_CLASSES), op="<", threshold=0.5, unit="ratio"),
+        _cond(  # an outage is judged on a short window: immediate means within seconds
+            _M.SUCCESS_RATIO,
+            ("health", *API_CLASSES),
+            op="<",
+            threshold=0.5,
+            unit="ratio",
+            window_s=20,
+            for_s=10,
+        ),
     ),
     (
         r"security breach",
@@ -68,7 +76,7 @@ _TRIGGERS: list[tuple[str, str, Condition]] = [
     (
         r"critical trading",
         "critical_trading_failure",
-        _cond(_M.FAILURE_RATIO, ("trading",), op=">=", threshold=0.5, unit="ratio"),
+        _cond(_M.FAILURE_RATIO, ("trading",), op=">=", threshold=0.5, unit="ratio", window_s=20, for_s=10),
     ),
     (
         r"data integrity",

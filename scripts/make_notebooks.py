@@ -40,12 +40,9 @@ print(f"{result.phase}: {result.status.value} {result.reason}")"""
 CHART = {
     "pre_launch": "ll.show(ll.checklist_chart(result))",
     "gate": "ll.show(ll.checklist_chart(result))\nprint(*result.gate['reasons'], sep='\\n')",
-    "deploy": "ll.show(ll.latency_chart(ctx.plan, ll.read_run_samples(ctx.run_dir), result.decisions, ctx.compress,"
-    " f'{phase}: baseline and deploy'))",
-    "watch": "ll.show(ll.latency_chart(ctx.plan, ll.read_run_samples(ctx.run_dir), result.decisions, ctx.compress,"
-    " f'{phase}: API latency and failures since the baseline'))",
-    "success": "ll.show(ll.latency_chart(ctx.plan, ll.read_run_samples(ctx.run_dir), result.decisions, ctx.compress,"
-    " 'Launch window'))\nresult.metrics",
+    "deploy": "ll.show(ll.monitor_chart(ctx, result, f'{phase}: baseline and deploy'))",
+    "watch": "ll.show(ll.monitor_chart(ctx, result, f'{phase}: API latency and failures'))",
+    "success": "ll.show(ll.monitor_chart(ctx, result, 'Launch window'))\nresult.metrics",
     "rollback": "ll.show(ll.timeline_chart(ll.read_events(ctx.run_dir), {}))\nresult.rollback",
     "review": "ll.show(ll.timeline_chart(ll.read_events(ctx.run_dir), ll.read_results(ctx.run_dir)))\n"
     "result.extra['scorecard']",

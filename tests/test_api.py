@@ -36,6 +36,7 @@ PUBLIC = {
     "checklist_chart",
     "go_no_go",
     "latency_chart",
+    "monitor_chart",
     "load_scenario",
     "load_signoffs",
     "open_phase",

@@ -75,7 +75,8 @@ def test_each_trigger_fires_on_its_fault(plan: Plan, trigger: str) -> None:
     f = fired[trigger]
     assert decision.decision == "rollback"
     ev = f.evidence
-    assert ev.first_true >= T0 + 900 and f.first_at - ev.first_true >= 30 - 1e-6
+    hold = dict((t.id, t.condition.for_s) for _, t in plan.triggers())[trigger] or plan.monitoring.for_s
+    assert ev.first_true >= T0 + 900 and f.first_at - ev.first_true >= hold - 1e-6
     assert f.first_at <= T0 + 900 + 60 + 30 + 10 + (90 if trigger == "monitoring_gap" else 0)
     assert ev.window_end == f.first_at
 

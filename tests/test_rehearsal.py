@@ -1,0 +1,141 @@
+"""Every notebook under plain papermill, whole rehearsals scored against their scenarios, run folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import scrapbook as sb
+from conftest import LAUNCHLIB, ROOT, cli_env
+
+from launchlib.archive import read_manifest
+from launchlib.errors import RunError
+from launchlib.result import read_results
+from launchlib.runner import rehearse
+
+NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_one_notebook_per_phase_plus_rollback(plan) -> None:
+    assert set(NOTEBOOKS) == {p.id for p in plan.phases} | {"rollback"}
+
+
+@pytest.mark.parametrize("phase", NOTEBOOKS)
+def test_notebook_runs_alone_with_plain_papermill(tmp_path: Path, phase: str) -> None:
+    out, run = tmp_path / "out.ipynb", tmp_path / "run"
+    params = ["-p", "run_dir", str(run), "-p", "compress", "600"]
+    if phase == "rollback":  # rehearse a rollback on its own: a scenario whose fault is there from T-0
+        params += ["-p", "scenario", "outage"]
+    proc = subprocess.run(
+        [
+            str(Path(LAUNCHLIB).with_name("papermill")),
+            str(ROOT / "notebooks" / f"{phase}.ipynb"),
+            str(out),
+            *params,
+            "--no-progress-bar",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = sb.read_notebook(str(out)).scraps["phase_result"].data
+    assert result["version"] == 1 and result["phase"] == phase
+    assert result["status"] in ("passed", "failed", "rolled_back", "skipped")
+    if phase != "rollback":
+        assert {i["id"] for i in result["items"]} == {i.id for i in _plan_items(phase)}
+
+
+def _plan_items(phase: str):
+    from launchlib.planfile import load_plan
+
+    return load_plan(ROOT / "parameters/plan.yaml").phase(phase).items
+
+
+SCENARIOS = ["latency-spike", "clean", "outage", "data-corruption", "bad-rollback", "no-go"]
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_rehearsal_scorecard_meets_the_scenario(reports: Path, scenario: str) -> None:
+    lines: list[str] = []
+    run_dir, m = rehearse(scenario, run_id=scenario, reports=reports, progress=lines.append)
+    card = m.scorecard
+    assert card["as_expected"], (card["mismatches"], lines)
+    disk = read_manifest(run_dir)
+    assert disk.scorecard == card and disk.outcome == m.outcome and disk.finished
+    assert len(lines) >= 10 and all(line.startswith("[") for line in lines)
+    results = read_results(run_dir)  # scrapbook over the run folder
+    if scenario == "no-go":
+        assert m.outcome == "no-go" and "T-0" not in results
+        assert any("rollback_team_on_standby" in r for r in m.gate["reasons"])
+        assert "rollback_team_on_standby" in (run_dir / "T-1h.html").read_text()
+        return
+    assert set(results) >= {"T-24h", "T-12h", "T-6h", "T-1h", "T-0", "T+24h"}
+    assert results["T+24h"].extra["scorecard"]["triggers"] == card["triggers"]
+    if m.outcome == "rolled back":
+        assert results["rollback"].status.value == "rolled_back"
+        assert (
+            card["time_to_detect_s"]
+            <= card["time_to_decide_s"]
+            <= card["time_to_recover_s"]
+            <= card["deadline_s"]
+        )
+        assert [p.status for p in m.phases if p.phase in ("T+5m", "T+1h")] == ["skipped", "skipped"]
+    else:
+        assert results["T+1h"].gate["go"] and not card["triggers"]
+    assert (run_dir / "samples").is_dir() and (run_dir / "ledger.sqlite").exists()
+    html = (run_dir / "T-0.html").read_text()
+    assert html.count('<script src="plotly.min.js"></script>') == 1 and "Plotly.newPlot" in html
+    assert len(list(run_dir.glob("*.js"))) == 1
+    index = (reports / "index.html").read_text()
+    assert f">{scenario}<" in index
+
+
+def test_run_id_is_never_reused(reports: Path) -> None:
+    (reports / "taken").mkdir()
+    with pytest.raises(RunError, match="already exists"):
+        rehearse("clean", run_id="taken", reports=reports)
+    proc = subprocess.run(
+        [LAUNCHLIB, "rehearse", "--run-id", "taken", "--reports", str(reports)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2 and "already exists" in proc.stderr
+
+
+def test_failing_notebook_stops_with_phase_and_cell(tmp_path: Path) -> None:
+    books = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", books)
+    nb = json.loads((books / "T-12h.ipynb").read_text())
+    nb["cells"][2]["source"] = "raise ValueError('disk full')"
+    (books / "T-12h.ipynb").write_text(json.dumps(nb))
+    with pytest.raises(RunError, match=r"phase T-12h failed in cell \d+: ValueError: disk full") as err:
+        rehearse(
+            "clean", run_id="broken", reports=tmp_path / "reports", notebooks=books, progress=lambda s: None
+        )
+    assert err.value.phase == "T-12h"
+    m = read_manifest(tmp_path / "reports" / "broken")
+    assert m.outcome == "error" and m.error and m.error["phase"] == "T-12h"
+    assert [p.status for p in m.phases] == ["passed", "error"]
+    assert set(read_results(tmp_path / "reports" / "broken")) == {"T-24h"}
+
+
+def test_corrupt_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text('{"version": 1, "run_id": 3')
+    with pytest.raises(RunError, match=r"manifest\.json:1: not JSON"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"version": 1}')
+    with pytest.raises(RunError, match=r"manifest\.json: run_id: Field required"):
+        read_manifest(tmp_path)

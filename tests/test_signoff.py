@@ -1,0 +1,167 @@
+"""The sign-off ledger, who may sign what, headless sign-off files, gates and the CLI."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import LAUNCHLIB, ROOT, cli_env
+
+from launchlib.errors import LedgerError, PlanError
+from launchlib.gates import evaluate_gate, go_no_go
+from launchlib.ledger import Ledger, SignState
+from launchlib.signoff import apply_signoffs, load_signoffs, record_check, sign
+
+WRITER = """
+import sys
+from launchlib.ledger import Ledger
+led = Ledger(sys.argv[1], "run")
+for n in range(int(sys.argv[3])):
+    led.append("T-1h", f"{sys.argv[2]}-{n}", role="launch_commander", person=sys.argv[2], state="done")
+"""
+
+
+def test_history_and_current_state_unsign_is_a_new_event(tmp_path: Path, plan) -> None:
+    led = Ledger.in_run(tmp_path, "r1")
+    sign(led, plan, "T-1h", "team_assembled_in_war_room", role="Launch Commander", person="Sarah Chen")
+    sign(
+        led,
+        plan,
+        "T-1h",
+        "team_assembled_in_war_room",
+        role="launch_commander",
+        person="Sarah Chen",
+        state="open",
+    )
+    hist = led.history(item="team_assembled_in_war_room")
+    assert [e.state for e in hist] == [SignState.DONE, SignState.OPEN]
+    assert led.current()[("T-1h", "team_assembled_in_war_room")].state is SignState.OPEN
+    assert hist[0].role == "launch_commander" and hist[0].ts.endswith("+00:00")
+    with sqlite3.connect(led.path) as db, pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE events SET state = 'done'")
+
+
+def test_only_owner_or_commander_may_sign(tmp_path: Path, plan) -> None:
+    led = Ledger.in_run(tmp_path, "r1")
+    with pytest.raises(LedgerError, match="owned by trading_lead; security_officer may not sign"):
+        sign(led, plan, "T+24h", "trading_performance_review", role="security_officer", person="X")
+    sign(led, plan, "T+24h", "trading_performance_review", role="trading_lead", person="Y")
+    sign(led, plan, "T+24h", "trading_performance_review", role="launch_commander", person="Z")
+    with pytest.raises(LedgerError, match="not a role of the plan"):
+        sign(led, plan, "T-1h", "team_assembled_in_war_room", role="intern", person="Q")
+    with pytest.raises(LedgerError, match="no item 'nope' in phase T-1h"):
+        sign(led, plan, "T-1h", "nope", role="launch_commander", person="Q")
+    assert len(led.history()) == 2
+
+
+def test_automated_items_need_a_waiver_with_reason(tmp_path: Path, plan) -> None:
+    led = Ledger.in_run(tmp_path, "r1")
+    with pytest.raises(LedgerError, match="automated check 'health'"):
+        sign(led, plan, "T-1h", "final_system_check", role="launch_commander", person="S")
+    with pytest.raises(LedgerError, match="waiver needs a reason"):
+        sign(led, plan, "T-1h", "final_system_check", role="launch_commander", person="S", state="waived")
+    sign(
+        led,
+        plan,
+        "T-1h",
+        "final_system_check",
+        role="launch_commander",
+        person="S",
+        state="waived",
+        comment="checked by hand on the console",
+    )
+    gate = evaluate_gate(plan, led, ["T-1h"], name="t")
+    assert "T-1h/final_system_check" not in {f"{s.phase}/{s.item}" for s in gate.open_items}
+
+
+def test_concurrent_writers_from_two_processes(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path, "run")
+    procs = [
+        subprocess.Popen([str(Path(LAUNCHLIB).with_name("python")), "-c", WRITER, str(path), who, "150"])
+        for who in ("a", "b")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    hist = Ledger(path, "run").history()
+    assert len(hist) == 300 and len({e.seq for e in hist}) == 300
+    assert sorted(e.item for e in hist if e.person == "a") == sorted(f"a-{n}" for n in range(150))
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_corrupt_or_foreign_ledger_is_refused_and_left_alone(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    before = junk.read_bytes()
+    with pytest.raises(LedgerError, match=r"junk\.sqlite: not a usable sign-off ledger"):
+        Ledger(junk, "r")
+    assert junk.read_bytes() == before
+    foreign = tmp_path / "foreign.sqlite"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE orders (id INTEGER)")
+    with pytest.raises(LedgerError, match="not a launchlib ledger"):
+        Ledger(foreign, "r")
+
+
+def test_go_no_go_gate_and_signoff_file(tmp_path: Path, plan) -> None:
+    led = Ledger.in_run(tmp_path, "r1")
+    offs = load_signoffs(ROOT / "parameters/signoffs/rehearsal.yaml", plan)
+    gate = go_no_go(plan, led)
+    assert not gate.go and len(gate.open_items) == 20
+    for phase in ("T-24h", "T-12h", "T-6h", "T-1h"):
+        apply_signoffs(led, plan, offs, phase, skip=["T-1h/rollback_team_on_standby"])
+        for it in plan.phase(phase).items:
+            if it.check:
+                record_check(led, phase, it.id, True, "ok")
+    gate = go_no_go(plan, led)
+    assert not gate.go
+    assert [f"{s.phase}/{s.item}" for s in gate.open_items] == ["T-1h/rollback_team_on_standby"]
+    assert "Rollback team on standby" in gate.reasons()[0]
+    sign(led, plan, "T-1h", "rollback_team_on_standby", role="launch_commander", person="Sarah Chen")
+    assert go_no_go(plan, led).go
+    record_check(led, "T-24h", "backup_verification", False, "digests differ")
+    assert [s.item for s in go_no_go(plan, led).open_items] == ["backup_verification"]
+
+
+def test_malformed_signoff_file_names_file_and_field(tmp_path: Path, plan) -> None:
+    bad = tmp_path / "s.yaml"
+    bad.write_text("trading_lead:\n  - T+24h/security_assessment\nnobody:\n  - T-1h/x\n")
+    with pytest.raises(PlanError) as err:
+        load_signoffs(bad, plan)
+    lines = err.value.lines()
+    assert any("s.yaml:2: trading_lead[0]:" in ln and "owned by security_officer" in ln for ln in lines)
+    assert any("s.yaml:3: nobody:" in ln for ln in lines)
+
+
+def test_cli_sign_and_status(tmp_path: Path) -> None:
+    env = cli_env()
+    (tmp_path / "r1").mkdir()
+    base = [LAUNCHLIB, "signoff"]
+    opts = ["--reports", str(tmp_path), "--plan", str(ROOT / "parameters/plan.yaml")]
+    ok = subprocess.run(
+        [*base, "r1", "T-1h", "team_assembled_in_war_room", "--role", "CTO", "--by", "Sarah Chen", *opts],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "T-1h/team_assembled_in_war_room done by Sarah Chen (launch_commander)" in ok.stdout
+    refused = subprocess.run(
+        [*base, "r1", "T+5m", "verify_trading_connectivity", "--role", "risk_manager", "--by", "R", *opts],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert refused.returncode == 2 and "owned by trading_lead" in refused.stderr
+    missing = subprocess.run(
+        [*base, "nope", "T-1h", "x", "--role", "CTO", "--by", "S", *opts],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert missing.returncode == 2 and "no such run folder" in missing.stderr
+    st = subprocess.run([*base, "status", "r1", *opts], capture_output=True, text=True, env=env)
+    assert st.returncode == 0, st.stderr
+    assert "team_assembled_in_war_room" in st.stdout and "Sarah Chen" in st.stdout and "NO-GO" in st.stdout
