@@ -21,6 +21,7 @@ from launchlib.ledger import Ledger
 from launchlib.plan import Plan
 from launchlib.planfile import load_plan
 from launchlib.runlog import write_json
+from launchlib.scorecard import verdict
 
 __all__ = [
     "MANIFEST",
@@ -159,10 +160,7 @@ def write_index(reports: Path | str) -> Path:
             for k in ("time_to_detect_s", "time_to_decide_s", "time_to_recover_s")
             if sc.get(k) is not None
         )
-        expected = {
-            True: "as expected",
-            False: "NOT as expected: " + "; ".join(sc.get("mismatches", [])),
-        }.get(sc.get("as_expected"), "")
+        expected = verdict(sc)
         report = f"{m.run_id}/report.html" if (folder / "report.html").exists() else f"{m.run_id}/{MANIFEST}"
         rows.append(
             (

@@ -267,11 +267,9 @@ def rehearse(
         signoffs=signoffs,
         progress=click.echo,
     )
-    sc = m.scorecard
-    verdict = {True: "as expected", False: "NOT as expected: " + "; ".join(sc["mismatches"])}.get(
-        sc.get("as_expected"), ""
-    )
-    click.echo(f"outcome: {m.outcome} ({verdict})")
+    from launchlib.scorecard import verdict
+
+    click.echo(f"outcome: {m.outcome} ({verdict(m.scorecard)})")
     click.echo(f"report: {run_dir / 'report.html'}")
 
 

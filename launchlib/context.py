@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from launchlib.backends import PostgresDatabase, SimDatabase, SimDeployer
-from launchlib.errors import PlanError, Problem
+from launchlib.errors import PlanError, Problem, TargetError
 from launchlib.faults import Scenario, load_scenario
 from launchlib.ledger import Ledger
 from launchlib.plan import Plan, Stage
@@ -96,7 +96,7 @@ class PhaseContext:
         append_jsonl(self.run_dir / "notifications.jsonl", rec)
         try:
             return int(self.deployer.command("notify", **rec).get("delivered", 0) > 0)
-        except Exception:  # a real target has no simulator control API: the run's outbox is the channel
+        except TargetError:  # a real target has no simulator control API: the run's outbox is the channel
             return 1
 
     def close(self) -> None:

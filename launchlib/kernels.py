@@ -9,6 +9,7 @@ manager (``km=``) and leaves it running; :class:`KernelPool` shuts each one down
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -19,9 +20,9 @@ __all__ = ["KernelPool"]
 WARM_UP = "import launchlib, launchlib.phases, launchlib.charts, launchlib.widgets, scrapbook, plotly, pandas"
 
 
-def _start(cwd: str) -> KernelManager:
+def _start(cwd: str, env: dict[str, str]) -> KernelManager:
     km = KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=cwd)
+    km.start_kernel(cwd=cwd, env={**os.environ, **env})
     kc = km.client()
     kc.start_channels()
     try:
@@ -35,17 +36,18 @@ def _start(cwd: str) -> KernelManager:
 class KernelPool:
     """Always one kernel ready (or getting ready) for the next notebook."""
 
-    def __init__(self, cwd: str) -> None:
-        self.cwd = cwd
+    def __init__(self, cwd: str, env: dict[str, str] | None = None) -> None:
+        """Kernels start in ``cwd`` with the process environment plus ``env``."""
+        self.cwd, self.env = cwd, dict(env or {})
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="launchlib-kernel")
-        self._next: Future[KernelManager] = self._pool.submit(_start, cwd)
+        self._next: Future[KernelManager] = self._pool.submit(_start, cwd, self.env)
         self._lock = threading.Lock()
 
     def take(self) -> KernelManager:
         """The warm kernel; the next one starts warming at once."""
         with self._lock:
             km = self._next.result()
-            self._next = self._pool.submit(_start, self.cwd)
+            self._next = self._pool.submit(_start, self.cwd, self.env)
         return km
 
     def release(self, km: KernelManager) -> None:

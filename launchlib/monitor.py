@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from launchlib.plan import Plan
 from launchlib.runlog import DECISIONS, SAMPLES_DIR, append_jsonl, event_time, write_json
@@ -108,7 +108,7 @@ class Monitor:
             return
         for f in self.engine.advance(now):
             append_jsonl(
-                self.run_dir / DECISIONS, {"type": "firing", "recorded_at": time.time(), **_firing(f)}
+                self.run_dir / DECISIONS, {"type": "firing", "recorded_at": time.time(), **asdict(f)}
             )
         d = self.engine.decision()
         if d.decision == "rollback" and not self._decided:
@@ -140,9 +140,3 @@ class Monitor:
                 "updated": time.time(),
             },
         )
-
-
-def _firing(f: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(f)

@@ -15,12 +15,19 @@ from typing import Any
 from launchlib.checks import run_item_checks
 from launchlib.context import PhaseContext
 from launchlib.gates import evaluate_gate, go_no_go, item_statuses
-from launchlib.plan import Plan, Stage
+from launchlib.plan import Item, Plan, Stage
 from launchlib.probes import CheckResult
 from launchlib.result import ItemResult, PhaseResult, PhaseStatus
 from launchlib.rollback import PHASE as ROLLBACK
 from launchlib.rollback import execute_rollback
-from launchlib.runlog import DECISIONS, read_jsonl, read_run_samples, record_event, wait_for_decision
+from launchlib.runlog import (
+    DECISIONS,
+    read_jsonl,
+    read_run_samples,
+    record_event,
+    rollback_decision,
+    wait_for_decision,
+)
 from launchlib.signoff import apply_signoffs, record_check
 from launchlib.success import evaluate_success, period_metrics
 
@@ -92,34 +99,56 @@ def _deploy(ctx: PhaseContext) -> None:
     record_event(ctx.run_dir, "deployed", at=at, release=ctx.plan.releases.candidate)
 
 
+def _rollback(ctx: PhaseContext, decision: dict[str, Any] | None, started: float) -> PhaseResult:
+    if decision is None:
+        return PhaseResult(
+            phase=ROLLBACK,
+            status=PhaseStatus.SKIPPED,
+            reason="no rollback decision",
+            started=started,
+            finished=time.time(),
+        )
+    outcome = execute_rollback(ctx, decision)
+    ok = outcome.checks_green is not None
+    return PhaseResult(
+        phase=ROLLBACK,
+        status=PhaseStatus.ROLLED_BACK if ok else PhaseStatus.FAILED,
+        reason="" if ok else "post-rollback checks not green",
+        decisions=[decision],
+        rollback=outcome.to_dict(),
+        started=started,
+        finished=time.time(),
+    )
+
+
+def _success(ctx: PhaseContext, declare: list[Item]) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """The launch-success gate: this phase's items and the success criteria since the deploy.
+
+    Its outcome is the automated result of the declaration items (``check: signoff``).
+    """
+    crit = evaluate_success(ctx.plan, read_run_samples(ctx.run_dir), ctx.deploy_at)
+    findings = [
+        f"{c.text}: {c.value if c.value is None else round(c.value, 4)}" for c in crit if c.passed is False
+    ]
+    g = evaluate_gate(
+        ctx.plan,
+        ctx.ledger,
+        [ctx.phase],
+        name="launch success",
+        findings=findings,
+        exclude=[f"{ctx.phase}/{i.id}" for i in declare],
+    )
+    for i in declare:
+        record_check(ctx.ledger, ctx.phase, i.id, g.go, "GO" if g.go else "; ".join(g.reasons()))
+    return {c.id: c.value for c in crit}, g.to_dict()
+
+
 def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> PhaseResult:
     """Do this phase's work against the target and return its result (see the module doc)."""
     kind, started = phase_kind(ctx.plan, ctx.phase), time.time()
     status, reason, gate, extra, metrics = PhaseStatus.PASSED, "", None, {}, {}
     if kind == "rollback":
-        if decision is None:
-            decision = next(
-                (r for r in read_jsonl(ctx.run_dir / DECISIONS) if r.get("type") == "decision"), None
-            )
-        if decision is None:
-            return PhaseResult(
-                phase=ROLLBACK,
-                status=PhaseStatus.SKIPPED,
-                reason="no rollback decision",
-                started=started,
-                finished=time.time(),
-            )
-        outcome = execute_rollback(ctx, decision)
-        ok = outcome.checks_green is not None
-        return PhaseResult(
-            phase=ROLLBACK,
-            status=PhaseStatus.ROLLED_BACK if ok else PhaseStatus.FAILED,
-            reason="" if ok else "post-rollback checks not green",
-            decisions=[decision],
-            rollback=outcome.to_dict(),
-            started=started,
-            finished=time.time(),
-        )
+        return _rollback(ctx, decision or rollback_decision(ctx.run_dir), started)
     apply_signoffs(ctx.ledger, ctx.plan, ctx.signoffs, ctx.phase, ctx.skip_signoffs)
     items = ctx.plan.phase(ctx.phase).items
     if kind == "deploy":
@@ -133,28 +162,11 @@ def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> Phas
                 PhaseStatus.FAILED,
                 f"rollback decision ({decided['tier']}): " + ", ".join(t["id"] for t in decided["triggers"]),
             )
-        deploy_at = ctx.deploy_at
-        metrics = period_metrics(ctx.plan, read_run_samples(ctx.run_dir), max(started, deploy_at or started))
-    if kind == "success":
-        crit = evaluate_success(ctx.plan, read_run_samples(ctx.run_dir), ctx.deploy_at)
-        metrics = {c.id: c.value for c in crit}
-        findings = [
-            f"{c.text}: {c.value if c.value is None else round(c.value, 4)}"
-            for c in crit
-            if c.passed is False
-        ]
-        declare = [i for i in items if i.check == "signoff"]
-        g = evaluate_gate(
-            ctx.plan,
-            ctx.ledger,
-            [ctx.phase],
-            name="launch success",
-            findings=findings,
-            exclude=[f"{ctx.phase}/{i.id}" for i in declare],
+        metrics = period_metrics(
+            ctx.plan, read_run_samples(ctx.run_dir), max(started, ctx.deploy_at or started)
         )
-        for i in declare:
-            record_check(ctx.ledger, ctx.phase, i.id, g.go, "GO" if g.go else "; ".join(g.reasons()))
-        gate = g.to_dict()
+    if kind == "success":
+        metrics, gate = _success(ctx, [i for i in items if i.check == "signoff"])
     checks |= run_item_checks(ctx, watched + [i for i in items if i.check == "signoff" and kind != "success"])
     if kind == "gate":
         g = go_no_go(ctx.plan, ctx.ledger)

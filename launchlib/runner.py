@@ -27,7 +27,7 @@ from launchlib.phases import phase_kind
 from launchlib.planfile import load_plan
 from launchlib.result import RESULT_SCRAP, PhaseResult, PhaseStatus
 from launchlib.rollback import PHASE as ROLLBACK
-from launchlib.runlog import DECISIONS, read_jsonl
+from launchlib.runlog import DECISIONS, read_jsonl, rollback_decision
 from launchlib.scorecard import score
 from launchlib.target import DEFAULT_TOKEN_ENV, Target
 
@@ -79,6 +79,20 @@ def execute_phase(
     return PhaseResult.model_validate(scrap.data)
 
 
+def _params(
+    run_dir: Path, target_url: str, compress: float, signoffs: str, *, external_monitor: bool
+) -> dict[str, Any]:
+    """The notebooks' parameters for a run folder (absolute paths: kernels run in the folder)."""
+    return {
+        "run_dir": str(run_dir.resolve()),
+        "plan_path": str((run_dir / "plan.yaml").resolve()),
+        "target_url": target_url,
+        "compress": compress,
+        "signoffs": str(Path(signoffs).resolve()) if signoffs else "",
+        "external_monitor": external_monitor,
+    }
+
+
 def _entry(phase: str, res: PhaseResult | None, status: str = "", reason: str = "") -> PhaseEntry:
     if res is None:
         return PhaseEntry(phase=phase, status=status, reason=reason)
@@ -114,6 +128,7 @@ def rehearse(
 
     dump_yaml(sc.model_dump(mode="json"), run_dir / "scenario.yaml")
     server = None
+    kernel_env: dict[str, str] = {}
     if not target_url:
         from launchlib.sim import SimConfig
         from launchlib.simserver import SimServer
@@ -128,7 +143,7 @@ def rehearse(
         server = SimServer("127.0.0.1", 0, cfg, list(sc.faults)).start()
         target_url = server.url
         # the notebooks' kernels read the admin token by name, as they would on launch day
-        os.environ.setdefault(DEFAULT_TOKEN_ENV, cfg.admin_token)
+        kernel_env[DEFAULT_TOKEN_ENV] = os.environ.get(DEFAULT_TOKEN_ENV, cfg.admin_token)
     m = Manifest(
         run_id=run_dir.name,
         scenario=sc.name,
@@ -138,17 +153,10 @@ def rehearse(
         started=time.time(),
     )
     write_manifest(run_dir, m)
-    params = {
-        "run_dir": str(run_dir.resolve()),
-        "plan_path": str((run_dir / "plan.yaml").resolve()),
-        "target_url": target_url,
-        "scenario": str((run_dir / "scenario.yaml").resolve()),
-        "compress": compress,
-        "signoffs": str(Path(signoffs).resolve()) if signoffs else "",
-        "external_monitor": True,
-    }
+    params = _params(run_dir, target_url, compress, str(signoffs), external_monitor=True)
+    params["scenario"] = str((run_dir / "scenario.yaml").resolve())
     monitor: Monitor | None = None
-    pool = KernelPool(str(run_dir.resolve()))
+    pool = KernelPool(str(run_dir.resolve()), kernel_env)
     results: dict[str, PhaseResult] = {}
     rolled_back = stopped = False
     ids = [p.id for p in plan.phases]
@@ -168,7 +176,7 @@ def rehearse(
                 stopped, m.gate, m.outcome = True, res.gate, "no-go"
             elif kind == "gate":
                 m.gate = res.gate
-            decision = next((r for r in read_jsonl(run_dir / DECISIONS) if r.get("type") == "decision"), None)
+            decision = rollback_decision(run_dir)
             if decision is not None and not rolled_back and kind != "review":
                 m.decisions = [decision]
                 rb = _run(ROLLBACK, run_dir, params, notebooks, m, progress, "[ rollback]", pool)
@@ -280,13 +288,6 @@ def run_single(
         shutil.copyfile(plan_path, run_dir / "plan.yaml")
     if (run_dir / f"{phase}.ipynb").exists():
         raise RunError(f"{run_dir / phase}.ipynb exists: phase {phase} already ran in this run", phase=phase)
-    params = {
-        "run_dir": str(run_dir.resolve()),
-        "plan_path": str((run_dir / "plan.yaml").resolve()),
-        "target_url": target_url,
-        "compress": compress,
-        "signoffs": str(Path(signoffs).resolve()) if signoffs else "",
-        "external_monitor": external_monitor,
-    }
+    params = _params(run_dir, target_url, compress, signoffs, external_monitor=external_monitor)
     res = execute_phase(phase, run_dir, params, notebooks)
     return res, run_dir / f"{phase}.html"

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from launchlib.faults import Scenario
+from launchlib.gates import pre_launch_phases
 from launchlib.plan import Plan
 from launchlib.runlog import DECISIONS, EVENTS, read_jsonl
 
 if TYPE_CHECKING:
     from launchlib.context import PhaseContext
 
-__all__ = ["review", "score"]
+__all__ = ["review", "score", "verdict"]
 
 
 def _first(events: list[dict[str, Any]], name: str) -> float | None:
@@ -89,12 +90,21 @@ def _mismatches(card: dict[str, Any], sc: Scenario) -> list[str]:
     return out
 
 
+def verdict(card: dict[str, Any]) -> str:
+    """One phrase: the run went as its scenario expected, or what differed."""
+    if card.get("as_expected") is None:
+        return "no expectation"
+    return (
+        "as expected" if card["as_expected"] else "NOT as expected: " + "; ".join(card.get("mismatches", []))
+    )
+
+
 def review(ctx: PhaseContext) -> dict[str, Any]:
     """The T+24h review: every phase's outcome so far and the scorecard."""
     from launchlib.result import read_results
 
     results = read_results(ctx.run_dir) if any(ctx.run_dir.glob("*.ipynb")) else {}
-    gate = results.get(next((p.id for p in reversed(ctx.plan.phases) if p.stage.value == "pre_launch"), ""))
+    gate = results.get(pre_launch_phases(ctx.plan)[-1])
     card = score(
         ctx.run_dir, ctx.plan, ctx.scenario, ctx.compress, gate.status.value == "passed" if gate else None
     )
