@@ -228,6 +228,22 @@ def signoff_status(run_id: str, phase: str | None, reports: Path, plan_path: Pat
     click.echo(render_status(item_statuses(plan, ledger.history(), phases), go_no_go(plan, ledger)))
 
 
+@signoff.command("page")
+@click.argument("run_id")
+@click.option("--phase", "phases", multiple=True, help="a phase to show (repeat); default: go/no-go")
+@click.option("--port", default=8866, show_default=True, help="port on 127.0.0.1")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_errors
+def signoff_page(run_id: str, phases: tuple[str, ...], port: int, reports: Path, plan_path: Path) -> None:
+    """Serve the checklist of RUN_ID as a page without code (Voilà on 127.0.0.1)."""
+    from launchlib.checklist_page import serve_page
+
+    raise SystemExit(
+        serve_page(reports / run_id, list(phases), port=port, plan_path=plan_path, echo=click.echo)
+    )
+
+
 @main.command("rehearse")
 @click.option(
     "--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios"

@@ -20,7 +20,7 @@ from launchlib.ledger import Ledger, SignState
 from launchlib.plan import ALL_TEAMS, Plan
 from launchlib.signoff import COMMANDER, sign
 
-__all__ = ["Checklist", "checklist"]
+__all__ = ["Checklist", "checklist", "item_class"]
 
 _BANNER = (
     "<div class='launchlib-gate launchlib-gate-{cls}' style='padding:6px 10px;border-radius:4px;"
@@ -66,7 +66,12 @@ class Checklist:
         self.status = w.HTML(value="")
         self.banner = w.HTML(value="")
         self._rows: dict[tuple[str, str], tuple[w.Checkbox, w.HTML, w.Text]] = {}
-        self.widget = w.VBox([w.HBox([self.role, self.person]), self.banner, *self._groups(), self.status])
+        # Others sign from the CLI, another notebook or the Voilà page: Refresh re-reads the ledger.
+        self.reload = w.Button(description="Refresh", icon="refresh", tooltip="re-read the ledger")
+        self.reload.add_class("launchlib-refresh")
+        self.reload.on_click(lambda _b: self.refresh())
+        header = w.HBox([self.role, self.person, self.reload])
+        self.widget = w.VBox([header, self.banner, *self._groups(), self.status])
         self.widget.add_class("launchlib-checklist")
         self.refresh()
 
@@ -84,12 +89,17 @@ class Checklist:
             rows = [w.HTML(f"<b>{html.escape(title)}</b>")]
             for ph, it in items:
                 box = w.Checkbox(
-                    value=False, description=f"{ph} · {it.text}", indent=False, layout=w.Layout(width="420px")
+                    value=False,
+                    description=f"{ph} · {it.text}",
+                    indent=False,
+                    layout=w.Layout(width="420px", flex="0 0 auto"),
                 )
-                box.add_class(f"launchlib-item-{ph}-{it.id}".replace("+", "p").replace("-", "_"))
+                box.add_class(item_class(ph, it.id))
                 info, comment = (
-                    w.HTML(""),
-                    w.Text(placeholder="comment / waiver reason", layout=w.Layout(width="220px")),
+                    w.HTML("", layout=w.Layout(flex="1 1 auto")),
+                    w.Text(
+                        placeholder="comment / waiver reason", layout=w.Layout(width="220px", flex="0 0 auto")
+                    ),
                 )
                 box.observe(self._ticked(ph, it.id, comment), names="value")
                 self._rows[(ph, it.id)] = (box, info, comment)
@@ -149,6 +159,11 @@ class Checklist:
         from IPython.display import display
 
         display(self.widget)
+
+
+def item_class(phase: str, item: str) -> str:
+    """The CSS class of an item's checkbox (``launchlib-item-T_24h-backup_verification``), for scripts."""
+    return f"launchlib-item-{phase.replace('+', 'p').replace('-', '_')}-{item}"
 
 
 def _info(s: ItemStatus) -> str:

@@ -51,6 +51,23 @@ def sim():
     server.stop()
 
 
+def require_binary(name: str, package: str) -> str:
+    """The path of a system binary the test needs: a skip where it is missing, a failure in CI.
+
+    ``make test`` installs the packages when it can (root); ``.ci/run`` sets
+    ``LAUNCHLIB_REQUIRE_SYSTEM_DEPS=1`` so a missing package fails CI instead of skipping quietly.
+    """
+    import shutil
+
+    found = shutil.which(name) or (name if Path(name).is_file() else None)
+    if found is not None:
+        return found
+    msg = f"{name} not installed (Debian package '{package}'; scripts/system-deps.sh installs it)"
+    if os.environ.get("LAUNCHLIB_REQUIRE_SYSTEM_DEPS") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
 def free_port() -> int:
     import socket
 
@@ -62,15 +79,12 @@ def free_port() -> int:
 @pytest.fixture()
 def prometheus_factory(tmp_path: Path):
     """Start a real Prometheus on 127.0.0.1 scraping given targets every second; stops it after."""
-    import shutil
     import subprocess
     import time
 
     import httpx
 
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.skip("prometheus binary not installed (Debian package 'prometheus'; make test installs it)")
+    binary = require_binary("prometheus", "prometheus")
     procs: list[subprocess.Popen[bytes]] = []
     logs = []
 

@@ -165,3 +165,29 @@ def test_cli_sign_and_status(tmp_path: Path) -> None:
     st = subprocess.run([*base, "status", "r1", *opts], capture_output=True, text=True, env=env)
     assert st.returncode == 0, st.stderr
     assert "team_assembled_in_war_room" in st.stdout and "Sarah Chen" in st.stdout and "NO-GO" in st.stdout
+
+
+def test_signoff_page_notebook_and_its_refusals(tmp_path: Path) -> None:
+    import nbformat
+
+    from launchlib.checklist_page import page_notebook, run_checklist
+    from launchlib.errors import RunError
+
+    run = tmp_path / "r1"
+    run.mkdir()
+    nb = page_notebook(run, ["T+24h"], ROOT / "parameters/plan.yaml")
+    nbformat.validate(nb)
+    [code] = [c for c in nb.cells if c.cell_type == "code"]
+    ns: dict[str, object] = {}
+    exec(code.source.replace("page.run_checklist", "result = page.run_checklist"), ns)  # what Voilà runs
+    box = ns["result"]
+    assert box.phases == ["T+24h"] and not box.gate().go  # type: ignore[attr-defined]
+    assert run_checklist(run).gate_name == "go/no-go"
+    with pytest.raises(RunError, match="--phase: no phase 'T\\+99h'"):
+        run_checklist(run, ["T+99h"])
+    opts = ["--reports", str(tmp_path), "--plan", str(ROOT / "parameters/plan.yaml")]
+    for args, message in ((["nope"], "no such run folder"), (["r1", "--phase", "X"], "no phase 'X'")):
+        bad = subprocess.run(
+            [LAUNCHLIB, "signoff", "page", *args, *opts], capture_output=True, text=True, env=cli_env()
+        )
+        assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
