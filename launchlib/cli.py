@@ -302,6 +302,9 @@ def rehearse(
     "--signoffs", default="", help="a sign-off file to apply (default: none, sign with the widgets/CLI)"
 )
 @click.option("--external-monitor", is_flag=True, help="a `launchlib monitor` is watching this run")
+@click.option(
+    "--database-url-env", default="", help="env variable with the PostgreSQL URL (backups, database rollback)"
+)
 @reports_errors
 def run_phase(
     phase: str,
@@ -312,6 +315,7 @@ def run_phase(
     plan_path: Path,
     signoffs: str,
     external_monitor: bool,
+    database_url_env: str,
 ) -> None:
     """Run one phase notebook now (launch day), into the run's folder."""
     from launchlib.runner import run_single
@@ -325,6 +329,7 @@ def run_phase(
         plan_path=plan_path,
         signoffs=signoffs,
         external_monitor=external_monitor,
+        database_url_env=database_url_env,
     )
     click.echo(f"{phase}: {res.status.value} {res.reason}".rstrip())
     click.echo(f"report: {html_path}")

@@ -68,7 +68,7 @@ class PhaseContext:
     @property
     def database(self) -> SimDatabase | PostgresDatabase:
         if self.database_url_env:
-            return PostgresDatabase(self.database_url_env)
+            return PostgresDatabase(self.database_url_env, backups_dir=self.run_dir / "backups")
         return SimDatabase(self.target)
 
     @property

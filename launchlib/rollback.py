@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from launchlib.backends import SimDatabase
 from launchlib.errors import TargetError
 from launchlib.plan import Item, Plan
 from launchlib.probes import CheckResult, check_version
@@ -114,12 +113,7 @@ def execute_rollback(
             out.bad_rollback_caught, release_proc = True, "controlled"
             out.procedures.insert(1, "controlled")
     if "database" in procs:
-        db = ctx.database
-        if not isinstance(db, SimDatabase):
-            raise TargetError(
-                "database rollback on PostgreSQL is the plan's manual procedure: run its commands"
-            )
-        record_event(ctx.run_dir, "database_restored", **db.restore())
+        record_event(ctx.run_dir, "database_restored", **ctx.database.restore())
         out.database_rollback = True
     out.completed = record_event(ctx.run_dir, "rollback_completed", procedures=out.procedures)["at"]
     ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback

@@ -80,7 +80,13 @@ def execute_phase(
 
 
 def _params(
-    run_dir: Path, target_url: str, compress: float, signoffs: str, *, external_monitor: bool
+    run_dir: Path,
+    target_url: str,
+    compress: float,
+    signoffs: str,
+    *,
+    external_monitor: bool,
+    database_url_env: str = "",
 ) -> dict[str, Any]:
     """The notebooks' parameters for a run folder (absolute paths: kernels run in the folder)."""
     return {
@@ -90,6 +96,7 @@ def _params(
         "compress": compress,
         "signoffs": str(Path(signoffs).resolve()) if signoffs else "",
         "external_monitor": external_monitor,
+        "database_url_env": database_url_env,
     }
 
 
@@ -279,15 +286,29 @@ def run_single(
     plan_path: Path | str = "parameters/plan.yaml",
     signoffs: str = "",
     external_monitor: bool = False,
+    database_url_env: str = "",
     notebooks: Path = NOTEBOOKS,
 ) -> tuple[PhaseResult, Path]:
-    """One phase now, into ``reports/<run-id>`` (created on first use, appended to after)."""
+    """One phase now, into ``reports/<run-id>`` (created on first use, appended to after).
+
+    ``database_url_env`` names the environment variable holding the PostgreSQL URL whose
+    backup the checks verify and the database rollback restores (empty: the simulator's).
+    """
+    if database_url_env and not os.environ.get(database_url_env):
+        raise RunError(f"--database-url-env: {database_url_env} is not set (a PostgreSQL connection URL)")
     run_dir = Path(reports) / run_id
     if not run_dir.exists():
         create_run(reports, run_id)
         shutil.copyfile(plan_path, run_dir / "plan.yaml")
     if (run_dir / f"{phase}.ipynb").exists():
         raise RunError(f"{run_dir / phase}.ipynb exists: phase {phase} already ran in this run", phase=phase)
-    params = _params(run_dir, target_url, compress, signoffs, external_monitor=external_monitor)
+    params = _params(
+        run_dir,
+        target_url,
+        compress,
+        signoffs,
+        external_monitor=external_monitor,
+        database_url_env=database_url_env,
+    )
     res = execute_phase(phase, run_dir, params, notebooks)
     return res, run_dir / f"{phase}.html"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,42 @@ def prometheus_factory(tmp_path: Path):
         proc.wait(timeout=10)
     for log in logs:
         log.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL on 127.0.0.1 (free port, trust auth), stopped and removed after the session.
+
+    initdb and pg_ctl refuse root: as root they run as the ``postgres`` user (made by the Debian
+    package) in a data folder it owns. Yields the URL of the ``postgres`` database.
+    """
+    import glob
+    import shutil
+    import subprocess
+    import tempfile
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    bindir = Path(found[-1]).parent if found else None
+    require_binary(str(bindir / "initdb") if bindir else "initdb", "postgresql")
+    require_binary("pg_dump", "postgresql-client")
+    assert bindir is not None
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = Path(tempfile.mkdtemp(prefix="launchlib-pg-"))
+    data, log = base / "data", base / "server.log"
+    if as_user:
+        shutil.chown(base, "postgres")
+    port = free_port()
+
+    def run(*cmd: str) -> None:
+        out = subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)
+        if out.returncode:
+            raise RuntimeError(f"{cmd[0]}: {out.stderr.strip() or out.stdout.strip()}")
+
+    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    opts = f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={base} -c fsync=off"
+    run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+        shutil.rmtree(base, ignore_errors=True)
