@@ -23,7 +23,7 @@ import httpx
 from launchlib.errors import TargetError
 from launchlib.target import Target
 
-__all__ = ["BackupCheck", "PostgresDatabase", "SimDatabase", "SimDeployer", "with_dbname"]
+__all__ = ["BackupCheck", "PostgresDatabase", "SimDatabase", "SimDeployer", "wait_release", "with_dbname"]
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,22 @@ class SimDeployer(_SimControl):
         return self.command("rollback", procedure=procedure)
 
     def wait_serving(self, release: str, timeout_s: float = 30.0) -> float:
-        """Poll ``/version`` until ``release`` answers; returns the wall time it first did."""
-        deadline = time.monotonic() + timeout_s
-        with httpx.Client(base_url=self.target.base_url, timeout=2.0) as c:
-            while time.monotonic() < deadline:
-                try:
-                    r = c.get("/version")
-                    if r.status_code == 200 and r.json().get("release") == release:
-                        return time.time()
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.05)
-        raise TargetError(f"{self.target.base_url}: release {release!r} not serving after {timeout_s:.0f} s")
+        return wait_release(self.target, release, timeout_s)
+
+
+def wait_release(target: Target, release: str, timeout_s: float = 30.0) -> float:
+    """Poll ``/version`` until ``release`` answers; returns the wall time it first did."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(base_url=target.base_url, timeout=2.0) as c:
+        while time.monotonic() < deadline:
+            try:
+                r = c.get("/version")
+                if r.status_code == 200 and r.json().get("release") == release:
+                    return time.time()
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.05)
+    raise TargetError(f"{target.base_url}: release {release!r} not serving after {timeout_s:.0f} s")
 
 
 class SimDatabase(_SimControl):

@@ -33,6 +33,25 @@ __all__ = ["CHECKS", "run_check", "run_item_checks"]
 Check = Callable[["PhaseContext", Item], CheckResult]
 
 
+def _health(ctx: PhaseContext, item: Item) -> CheckResult:
+    """The target's /health; on a docker target also every container of the project running."""
+    res = probes.check_health(ctx.target)
+    if not ctx.docker_project:
+        return res
+    from launchlib.containers import DockerDeployer
+
+    dep = ctx.deployer
+    assert isinstance(dep, DockerDeployer)
+    rows = dep.containers()
+    bad = [
+        f"{r['name']} {r['status']}/{r['health']}"
+        for r in rows
+        if r["status"] != "running" or r["health"] == "unhealthy"
+    ]
+    detail = f"{res.detail}; containers: " + (", ".join(bad) if bad else f"all {len(rows)} running")
+    return CheckResult("health", res.passed and not bad, detail, data={"containers": rows})
+
+
 def _backup(ctx: PhaseContext, item: Item) -> CheckResult:
     b = ctx.database.verify_backup()
     return CheckResult("backup_restore", b.ok, b.detail, data={"backup_id": b.backup_id})
@@ -136,7 +155,7 @@ def _signoff(ctx: PhaseContext, item: Item) -> CheckResult:
 
 
 CHECKS: dict[str, Check] = {
-    "health": lambda ctx, item: probes.check_health(ctx.target),
+    "health": _health,
     "backup_restore": _backup,
     "notify": _notify,
     "rollback_drill": _drill,

@@ -305,6 +305,11 @@ def rehearse(
 @click.option(
     "--database-url-env", default="", help="env variable with the PostgreSQL URL (backups, database rollback)"
 )
+@click.option(
+    "--docker-project",
+    default="",
+    help="compose project on the Docker Engine (DOCKER_HOST) to deploy/roll back",
+)
 @reports_errors
 def run_phase(
     phase: str,
@@ -316,6 +321,7 @@ def run_phase(
     signoffs: str,
     external_monitor: bool,
     database_url_env: str,
+    docker_project: str,
 ) -> None:
     """Run one phase notebook now (launch day), into the run's folder."""
     from launchlib.runner import run_single
@@ -330,6 +336,7 @@ def run_phase(
         signoffs=signoffs,
         external_monitor=external_monitor,
         database_url_env=database_url_env,
+        docker_project=docker_project,
     )
     click.echo(f"{phase}: {res.status.value} {res.reason}".rstrip())
     click.echo(f"report: {html_path}")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from launchlib.backends import PostgresDatabase, SimDatabase, SimDeployer
 from launchlib.errors import PlanError, Problem, TargetError
@@ -22,6 +23,9 @@ from launchlib.planfile import load_plan
 from launchlib.runlog import append_jsonl, event_time, record_event
 from launchlib.signoff import SignoffEntry, load_signoffs
 from launchlib.target import Target
+
+if TYPE_CHECKING:
+    from launchlib.containers import DockerDeployer
 
 __all__ = ["PROJECT_ROOT", "PhaseContext", "open_phase", "project_path"]
 
@@ -55,14 +59,23 @@ class PhaseContext:
     skip_signoffs: list[str]
     prometheus_url: str = ""
     database_url_env: str = ""
+    docker_project: str = ""
     external_monitor: bool = False
     load_rate: float = 100.0
     perf_s: float = 3.0  # the short load test: 300 requests, enough for a p95 per class
     started: float = field(default_factory=time.time)
     _owned: list[Any] = field(default_factory=list)
 
-    @property
-    def deployer(self) -> SimDeployer:
+    @cached_property
+    def deployer(self) -> SimDeployer | DockerDeployer:
+        """The simulator's control API, or the compose project's containers (``docker_project``)."""
+        if self.docker_project:
+            from launchlib.containers import DockerDeployer
+
+            rel = self.plan.releases
+            return DockerDeployer(
+                self.target, self.docker_project, previous=rel.previous, candidate=rel.candidate
+            )
         return SimDeployer(self.target)
 
     @property
@@ -103,6 +116,9 @@ class PhaseContext:
         for thing in reversed(self._owned):
             thing.stop()
         self._owned.clear()
+        dep = self.__dict__.pop("deployer", None)  # a Docker client holds a connection
+        if dep is not None and hasattr(dep, "close"):
+            dep.close()
 
 
 def open_phase(
@@ -117,6 +133,7 @@ def open_phase(
     skip_signoffs: list[str] | None = None,
     prometheus_url: str = "",
     database_url_env: str = "",
+    docker_project: str = "",
     external_monitor: bool = False,
     reports: str = "reports",
 ) -> PhaseContext:
@@ -159,6 +176,7 @@ def open_phase(
         skip_signoffs=skip,
         prometheus_url=prometheus_url,
         database_url_env=database_url_env,
+        docker_project=docker_project if target_url else "",
         external_monitor=external_monitor,
         _owned=owned,
     )

@@ -87,6 +87,7 @@ def _params(
     *,
     external_monitor: bool,
     database_url_env: str = "",
+    docker_project: str = "",
 ) -> dict[str, Any]:
     """The notebooks' parameters for a run folder (absolute paths: kernels run in the folder)."""
     return {
@@ -97,6 +98,7 @@ def _params(
         "signoffs": str(Path(signoffs).resolve()) if signoffs else "",
         "external_monitor": external_monitor,
         "database_url_env": database_url_env,
+        "docker_project": docker_project,
     }
 
 
@@ -287,13 +289,17 @@ def run_single(
     signoffs: str = "",
     external_monitor: bool = False,
     database_url_env: str = "",
+    docker_project: str = "",
     notebooks: Path = NOTEBOOKS,
 ) -> tuple[PhaseResult, Path]:
     """One phase now, into ``reports/<run-id>`` (created on first use, appended to after).
 
     ``database_url_env`` names the environment variable holding the PostgreSQL URL whose
-    backup the checks verify and the database rollback restores (empty: the simulator's).
+    backup the checks verify and the database rollback restores (empty: the simulator's);
+    ``docker_project`` the compose project whose release containers deploy and roll back.
     """
+    if docker_project and not target_url:
+        raise RunError("--docker-project needs --target: the URL the project's API answers on")
     if database_url_env and not os.environ.get(database_url_env):
         raise RunError(f"--database-url-env: {database_url_env} is not set (a PostgreSQL connection URL)")
     run_dir = Path(reports) / run_id
@@ -309,6 +315,7 @@ def run_single(
         signoffs,
         external_monitor=external_monitor,
         database_url_env=database_url_env,
+        docker_project=docker_project,
     )
     res = execute_phase(phase, run_dir, params, notebooks)
     return res, run_dir / f"{phase}.html"

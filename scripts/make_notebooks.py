@@ -26,14 +26,15 @@ signoffs = "parameters/signoffs/rehearsal.yaml"  # headless sign-offs; empty: on
 skip_signoffs = []  # PHASE/item left unsigned
 external_monitor = False  # True when the runner's monitor is watching
 prometheus_url = ""
-database_url_env = ""  # name of an env variable with a PostgreSQL URL, for backup verification"""
+database_url_env = ""  # name of an env variable with a PostgreSQL URL, for backup verification
+docker_project = ""  # a compose project on the target's Docker Engine (DOCKER_HOST): deploy and roll back"""
 
 OPEN = """import launchlib as ll
 
 ctx = ll.open_phase(phase, run_dir=run_dir, plan_path=plan_path, target_url=target_url, scenario=scenario,
                     compress=compress, signoffs=signoffs, skip_signoffs=skip_signoffs,
                     external_monitor=external_monitor, prometheus_url=prometheus_url,
-                    database_url_env=database_url_env)
+                    database_url_env=database_url_env, docker_project=docker_project)
 result = ll.run_phase(ctx)
 print(f"{result.phase}: {result.status.value} {result.reason}")"""
 

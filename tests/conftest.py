@@ -165,3 +165,74 @@ def postgres() -> Iterator[str]:
     finally:
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[str]:
+    """A Docker Engine URL: the running one when reachable, else a dockerd started for the session.
+
+    The session's dockerd (root only) keeps its data in a temporary folder and has no bridge and
+    no iptables rules: test containers use the host network and listen on 127.0.0.1 only.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    import docker
+    import docker.errors
+    import requests
+
+    def reachable(url: str | None) -> bool:
+        where = url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        if where.startswith("unix://") and not Path(where.removeprefix("unix://")).exists():
+            return False  # (docker-py leaks the socket of a failed connect)
+        try:
+            # a fixed API version: the constructor sends nothing, so a failed ping can be closed
+            client = (
+                docker.DockerClient(base_url=url, version="1.41") if url else docker.from_env(version="1.41")
+            )
+        except docker.errors.DockerException:
+            return False
+        try:
+            return bool(client.ping())
+        except (docker.errors.DockerException, requests.RequestException):
+            return False
+        finally:
+            client.close()
+
+    if reachable(None):
+        yield os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return
+    dockerd = require_binary("dockerd", "docker.io")
+    if os.geteuid() != 0:
+        pytest.skip("no Docker Engine running and dockerd needs root to start one")
+    base = Path(tempfile.mkdtemp(prefix="launchlib-dockerd-"))
+    url = f"unix://{base}/docker.sock"
+    where = [f"--host={url}", f"--data-root={base}/data", f"--exec-root={base}/exec", f"--pidfile={base}/pid"]
+    log = (base / "dockerd.log").open("wb")
+    proc = subprocess.Popen(
+        [dockerd, *where, "--iptables=false", "--ip6tables=false", "--bridge=none", "--storage-driver=vfs"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not reachable(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"dockerd did not start: {(base / 'dockerd.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        # dockerd leaves its network namespace mounted under exec/: unmount before removing
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+        for m in sorted((m for m in mounts if m.startswith(str(base))), reverse=True):
+            subprocess.run(["umount", "-l", m], check=False)
+        shutil.rmtree(base, ignore_errors=True)
