@@ -41,6 +41,9 @@ class _SimControl:
     def __init__(self, target: Target) -> None:
         self.target = target
 
+    def close(self) -> None:
+        """Nothing held between calls (each command is one request)."""
+
     def command(self, cmd: str, **body: Any) -> dict[str, Any]:
         url = f"{self.target.base_url}/_sim/{cmd}"
         try:

@@ -163,7 +163,15 @@ class DockerDeployer:
             for c in olds:
                 self._settle([self._replace(c, release)])
         else:
-            self._settle([self._replace(c, release) for c in olds])
+            pairs: list[tuple[Container, Container, str]] = []
+            try:
+                for c in olds:
+                    pairs.append(self._replace(c, release))
+            except TargetError:  # one could not be created: put back those already switched
+                for _new, old, name in pairs:
+                    self._undo(name, old)
+                raise
+            self._settle(pairs)
         return names
 
     def _settle(self, pairs: list[tuple[Container, Container, str]]) -> None:

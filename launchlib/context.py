@@ -117,7 +117,7 @@ class PhaseContext:
             thing.stop()
         self._owned.clear()
         dep = self.__dict__.pop("deployer", None)  # a Docker client holds a connection
-        if dep is not None and hasattr(dep, "close"):
+        if dep is not None:
             dep.close()
 
 
