@@ -186,7 +186,7 @@ class PostgresDatabase:
         digest = self.digest()
         path = self._dump(folder, bid)
         path.with_suffix(".digest").write_text(digest)
-        return {"backup_id": bid, "digest": digest, "bytes": path.stat().st_size}
+        return {"backup_id": bid, "digest": digest, "bytes": path.stat().st_size, "path": str(path)}
 
     def _backups(self) -> Path:
         if self.backups_dir is None:
@@ -200,7 +200,7 @@ class PostgresDatabase:
             if self.backups_dir is not None:
                 taken = self.backup()
                 bid, source = taken["backup_id"], taken["digest"]
-                dump = self._backups() / f"{bid}.dump"
+                dump = Path(taken["path"])
             else:
                 bid, source = "scratch", self.digest()
                 dump = self._dump(Path(tmp), "backup")

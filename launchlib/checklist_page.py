@@ -78,8 +78,6 @@ def serve_page(
     run_dir: Path, phases: list[str], *, port: int, plan_path: Path, echo: Callable[[str], None] = print
 ) -> int:
     """Serve the checklist page until interrupted; returns Voilà's exit status."""
-    if not run_dir.is_dir():
-        raise RunError(f"{run_dir}: no such run folder (start the run first, e.g. launchlib run-phase)")
     plan_file = Path(project_path(str(plan_path)))
     run_checklist(run_dir, phases, plan_path=str(plan_file))  # fail here, not in the page
     with tempfile.TemporaryDirectory(prefix="launchlib-page-") as tmp:

@@ -41,6 +41,11 @@ def _repo_tag(image: str) -> tuple[str, str]:
     return (repo, tag) if repo and "/" not in tag else (image, "latest")
 
 
+def _image(c: Container) -> tuple[str, str]:
+    """The (repository, tag) a container was created from."""
+    return _repo_tag(c.attrs["Config"]["Image"])
+
+
 class DockerDeployer:
     """Deploy and roll back the release services of compose project ``project``."""
 
@@ -89,7 +94,7 @@ class DockerDeployer:
         """The project's containers whose image tag is a release of the plan."""
         out = []
         for c in self._project_containers():
-            if _repo_tag(c.attrs["Config"]["Image"])[1] in (self.previous, self.candidate):
+            if _image(c)[1] in (self.previous, self.candidate):
                 out.append(c)
         if not out:
             raise TargetError(
@@ -115,7 +120,7 @@ class DockerDeployer:
         return rows
 
     def state(self) -> dict[str, Any]:
-        tags = {_repo_tag(c.attrs["Config"]["Image"])[1] for c in self.release_containers()}
+        tags = {_image(c)[1] for c in self.release_containers()}
         return {
             "release": tags.pop() if len(tags) == 1 else "mixed",
             "containers": self.containers(),
@@ -124,7 +129,7 @@ class DockerDeployer:
 
     def releases(self) -> dict[str, str]:
         """Which of the plan's releases have an image on the host for every release service."""
-        repos = {_repo_tag(c.attrs["Config"]["Image"])[0] for c in self.release_containers()}
+        repos = {_image(c)[0] for c in self.release_containers()}
         out = {}
         for name, tag in (("previous", self.previous), ("candidate", self.candidate)):
             if all(self._has_image(f"{repo}:{tag}") for repo in repos):
@@ -153,9 +158,9 @@ class DockerDeployer:
         }
 
     def _switch(self, release: str, *, rolling: bool) -> list[str]:
-        olds = [c for c in self.release_containers() if _repo_tag(c.attrs["Config"]["Image"])[1] != release]
+        olds = [c for c in self.release_containers() if _image(c)[1] != release]
         for c in olds:
-            ref = f"{_repo_tag(c.attrs['Config']['Image'])[0]}:{release}"
+            ref = f"{_image(c)[0]}:{release}"
             if not self._has_image(ref):
                 raise TargetError(f"docker: image {ref} not on the host (build or load it first)")
         names = [c.name for c in olds]
@@ -193,7 +198,7 @@ class DockerDeployer:
         """
         attrs, api, name = old.attrs, self.client.api, old.name
         cfg, image_cfg = attrs["Config"], api.inspect_image(attrs["Image"])["Config"] or {}
-        ref = f"{_repo_tag(cfg['Image'])[0]}:{release}"
+        ref = f"{_image(old)[0]}:{release}"
 
         def own(key: str) -> Any:  # set on the container rather than inherited from the old image
             return cfg.get(key) if cfg.get(key) != image_cfg.get(key) else None

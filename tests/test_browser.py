@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -86,15 +85,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/status", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        _wait_http(f"{url}/api/status", proc, log)
         yield Lab(url, root, run_dir, log)
     finally:
         _stop_tree(proc)
@@ -230,7 +221,6 @@ def test_checklist_in_jupyterlab_writes_the_ledger_and_moves_the_gate(lab: Lab) 
     for shot in ("browser-before.png", "browser-after.png"):
         assert (lab.run_dir / shot).stat().st_size > 10_000
     print(f"screenshots: {lab.run_dir}")
-    shutil.copy(lab.log, lab.run_dir / "jupyterlab.log")
 
 
 def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 60.0) -> None:

@@ -38,8 +38,7 @@ HEALTH = [
 ]
 
 
-def _image_context(release: str, cmd: str) -> io.BytesIO:
-    busybox = Path(require_binary("/bin/busybox", "busybox-static")).read_bytes()
+def _image_context(busybox: bytes, release: str, cmd: str) -> io.BytesIO:
     files = {
         "Dockerfile": (
             "FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\n"
@@ -63,16 +62,18 @@ def _image_context(release: str, cmd: str) -> io.BytesIO:
 @pytest.fixture(scope="module")
 def engine(docker_engine: str) -> Iterator[docker.DockerClient]:
     """The engine with the test images built: previous, candidate, a broken release, a database."""
+    busybox = Path(require_binary("/bin/busybox", "busybox-static")).read_bytes()
+    builds = {
+        f"{REPO}:{PREVIOUS}": _image_context(busybox, PREVIOUS, SERVE),
+        f"{REPO}:{CANDIDATE}": _image_context(busybox, CANDIDATE, SERVE),
+        f"{REPO}:{BROKEN}": _image_context(busybox, BROKEN, "exit 3"),
+        "launchlib-test/postgres:15": _image_context(busybox, "none", "exec /bin/busybox sleep 3600"),
+    }
     client = docker.DockerClient(base_url=docker_engine)
-    builds = [(release, cmd) for release, cmd in ((PREVIOUS, SERVE), (CANDIDATE, SERVE), (BROKEN, "exit 3"))]
     with warnings.catch_warnings():  # docker-py leaves each build's streamed response to the GC
         warnings.simplefilter("ignore", ResourceWarning)
-        for release, cmd in builds:
-            client.images.build(
-                fileobj=_image_context(release, cmd), custom_context=True, tag=f"{REPO}:{release}"
-            )
-        sleeper = _image_context("none", "exec /bin/busybox sleep 3600")
-        client.images.build(fileobj=sleeper, custom_context=True, tag="launchlib-test/postgres:15")
+        for tag, context in builds.items():
+            client.images.build(fileobj=context, custom_context=True, tag=tag)
         gc.collect()
     yield client
     client.close()
