@@ -7,21 +7,24 @@ SCENARIO ?= latency-spike
 
 .PHONY: rehearse test lint system-deps clean-venv
 
+# Quiet unless something fails: pip's output is kept in .venv/install.log and shown on failure.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@echo "setting up $(VENV) (once; log in $(VENV)/install.log)"
+	@{ $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
 ## Run the main job: a full rehearsal against the embedded simulator; prints the report path.
+## Exit code: 0 as the scenario expects, 1 findings, 2 bad input, 3 the run broke.
 rehearse: $(STAMP)
-	$(VENV)/bin/launchlib plan validate parameters/plan.yaml
-	$(VENV)/bin/launchlib rehearse --scenario $(SCENARIO)
+	@$(VENV)/bin/launchlib plan validate parameters/plan.yaml
+	@$(VENV)/bin/launchlib rehearse --scenario $(SCENARIO)
 
 ## Set up and run the whole test suite (installs the system packages the tests need).
 test: $(STAMP) system-deps
-	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	@$(VENV)/bin/ruff check --quiet .
+	@$(PY) -m pytest
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

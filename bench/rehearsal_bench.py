@@ -43,7 +43,7 @@ def main() -> None:
         f = floor(tmp)
         print(f"floor: empty notebook through papermill.execute_notebook: {f:.2f} s")
         t = time.perf_counter()
-        run_dir, m = rehearse(args.scenario, run_id="bench", reports=tmp / "reports", progress=print)
+        run_dir, m = rehearse(args.scenario, run_id="bench", reports=tmp / "reports")
         total = time.perf_counter() - t
         ran = [p for p in m.phases if p.started is not None]
         deploy = next((p for p in m.phases if p.phase == "T-0"), None)

@@ -25,6 +25,7 @@ from launchlib.scorecard import verdict
 
 __all__ = [
     "MANIFEST",
+    "RUN_ID",
     "Manifest",
     "PhaseEntry",
     "create_run",
@@ -38,7 +39,7 @@ __all__ = [
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 PLOTLY_JS = "plotly.min.js"
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
 class PhaseEntry(BaseModel):
@@ -75,7 +76,7 @@ class Manifest(BaseModel):
 
 def create_run(reports: Path | str, run_id: str) -> Path:
     """A new run folder; an existing one is refused, never overwritten."""
-    if not _RUN_ID.match(run_id):
+    if not RUN_ID.match(run_id):
         raise RunError(f"run id {run_id!r}: use letters, digits and . _ + - only")
     folder = Path(reports) / run_id
     try:

@@ -58,8 +58,8 @@ def _backup(ctx: PhaseContext, item: Item) -> CheckResult:
 
 
 def _notify(ctx: PhaseContext, item: Item) -> CheckResult:
-    n = ctx.notify(["launch_commander"], f"{ctx.phase}: notification channel test", kind="test")
-    return CheckResult("notify", n > 0, f"test message delivered to {n} channel(s)")
+    sent = ctx.notify(["launch_commander"], f"{ctx.phase}: notification channel test", kind="test")
+    return CheckResult("notify", sent.delivered > 0, f"test message {sent.detail}")
 
 
 def _drill(ctx: PhaseContext, item: Item) -> CheckResult:

@@ -1,7 +1,8 @@
 """The ``launchlib`` command: a thin skin over the library, one call per command.
 
-Every :class:`~launchlib.errors.LaunchError` becomes one line per problem on stderr and
-exit code 2; nothing here holds logic a test could not reach through the library.
+Every :class:`~launchlib.errors.LaunchError` becomes one line per problem on stderr and its
+exit code (2 bad input, 3 the run broke); nothing here holds logic a test could not reach
+through the library. Paths given on the command line are made absolute here, at the entry.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from launchlib.errors import LaunchError
+from launchlib.errors import LaunchError, RunBroken
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,15 +32,34 @@ def reports_errors(fn: F) -> F:
         except LaunchError as exc:
             for line in exc.lines():
                 click.echo(f"error: {line}", err=True)
-            sys.exit(2)
+            sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group()
+EXIT_CODES = """\b
+Exit codes:
+  0  ran, and the scorecard matches the scenario's expectation (launch day: no finding)
+  1  ran and found something: scorecard mismatch, NO-GO, a failed phase, rollback too late
+  2  bad input (plan, scenario, parameters, run id, options): nothing was run
+  3  the run itself broke: monitor stopped, notebook crashed, target unreachable, interrupted"""
+
+
+@click.group(epilog=EXIT_CODES)
 @click.version_option(package_name="launchlib")
 def main() -> None:
     """Rehearse, run and analyse a production launch from its war-room plan."""
+
+
+def _dry_run(**kw: Any) -> None:
+    from launchlib.dryrun import dry_run
+
+    problems = dry_run(**kw)
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+    if problems:
+        sys.exit(2)
+    click.echo("dry run: plan, scenario, sign-offs, notebook parameters, target and environment are ready")
 
 
 @main.group()
@@ -170,7 +190,7 @@ class _SignoffGroup(click.Group):
 def _run_ledger(run_id: str, reports: Path, plan_path: Path) -> tuple[Any, Any]:
     from launchlib.archive import open_run_ledger
 
-    return open_run_ledger(reports / run_id, plan_path)
+    return open_run_ledger(reports.absolute() / run_id, plan_path.absolute())
 
 
 @main.group("signoff", cls=_SignoffGroup)
@@ -244,7 +264,7 @@ def signoff_page(run_id: str, phases: tuple[str, ...], port: int, reports: Path,
     )
 
 
-@main.command("rehearse")
+@main.command("rehearse", epilog=EXIT_CODES)
 @click.option(
     "--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios"
 )
@@ -260,6 +280,7 @@ def signoff_page(run_id: str, phases: tuple[str, ...], port: int, reports: Path,
 @click.option(
     "--signoffs", type=click.Path(path_type=Path), default=Path("parameters/signoffs/rehearsal.yaml")
 )
+@click.option("--dry-run", is_flag=True, help="check everything the rehearsal needs, run nothing")
 @reports_errors
 def rehearse(
     scenario: str,
@@ -269,11 +290,26 @@ def rehearse(
     compress: float,
     plan_path: Path,
     signoffs: Path,
+    dry_run: bool,
 ) -> None:
     """Run a whole launch rehearsal, phase by phase; prints the report's path."""
+    from launchlib.console import Console
+    from launchlib.runner import exit_code
     from launchlib.runner import rehearse as run
 
-    run_dir, m = run(
+    reports = reports.absolute()
+    if dry_run:
+        _dry_run(
+            scenario=scenario,
+            run_id=run_id,
+            reports=reports,
+            target_url=target_url,
+            compress=compress,
+            plan_path=plan_path,
+            signoffs=signoffs,
+        )
+        return
+    _, m = run(
         scenario,
         run_id=run_id,
         reports=reports,
@@ -281,15 +317,12 @@ def rehearse(
         compress=compress,
         plan_path=plan_path,
         signoffs=signoffs,
-        progress=click.echo,
+        console=Console(),
     )
-    from launchlib.scorecard import verdict
-
-    click.echo(f"outcome: {m.outcome} ({verdict(m.scorecard)})")
-    click.echo(f"report: {run_dir / 'report.html'}")
+    sys.exit(exit_code(m))
 
 
-@main.command("run-phase")
+@main.command("run-phase", epilog=EXIT_CODES)
 @click.argument("phase")
 @click.option("--run-id", required=True, help="the launch's run folder (created if new)")
 @click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
@@ -310,6 +343,7 @@ def rehearse(
     default="",
     help="compose project on the Docker Engine (DOCKER_HOST) to deploy/roll back",
 )
+@click.option("--dry-run", is_flag=True, help="check everything the phase needs, run nothing")
 @reports_errors
 def run_phase(
     phase: str,
@@ -322,10 +356,26 @@ def run_phase(
     external_monitor: bool,
     database_url_env: str,
     docker_project: str,
+    dry_run: bool,
 ) -> None:
     """Run one phase notebook now (launch day), into the run's folder."""
-    from launchlib.runner import run_single
+    from launchlib.errors import EXIT_FINDINGS
+    from launchlib.execute import run_single
 
+    reports, plan_path = reports.absolute(), plan_path.absolute()
+    if dry_run:
+        _dry_run(
+            phase=phase,
+            run_id=run_id,
+            reports=reports,
+            target_url=target_url,
+            compress=compress,
+            plan_path=plan_path,
+            signoffs=signoffs,
+            database_url_env=database_url_env,
+            must_be_new=False,
+        )
+        return
     res, html_path = run_single(
         phase,
         run_id=run_id,
@@ -333,13 +383,15 @@ def run_phase(
         target_url=target_url,
         compress=compress,
         plan_path=plan_path,
-        signoffs=signoffs,
+        signoffs=str(Path(signoffs).absolute()) if signoffs else "",
         external_monitor=external_monitor,
         database_url_env=database_url_env,
         docker_project=docker_project,
     )
     click.echo(f"{phase}: {res.status.value} {res.reason}".rstrip())
     click.echo(f"report: {html_path}")
+    if res.status.value not in ("passed", "rolled_back", "skipped"):
+        sys.exit(EXIT_FINDINGS)
 
 
 @main.command("monitor")
@@ -357,16 +409,18 @@ def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path:
     from launchlib.planfile import load_plan
     from launchlib.target import Target
 
-    run_dir = reports / run_id
+    run_dir = reports.absolute() / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     mon = Monitor(load_plan(plan_path), Target(target_url), run_dir, rate=rate).start()
     click.echo(f"monitoring {target_url} into {run_dir} (Ctrl-C to stop)")
+    why: str | None = None
     with contextlib.suppress(KeyboardInterrupt):
-        while mon.error is None:
+        while why is None:
             time.sleep(1.0)
+            why = mon.health()
     mon.stop()
-    if mon.error is not None:
-        raise LaunchError(f"monitor stopped: {mon.error}")
+    if why is not None:
+        raise RunBroken(f"{run_dir}: monitor stopped: {why}")
 
 
 if __name__ == "__main__":  # pragma: no cover

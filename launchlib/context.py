@@ -27,21 +27,34 @@ from launchlib.target import Target
 if TYPE_CHECKING:
     from launchlib.containers import DockerDeployer
 
-__all__ = ["PROJECT_ROOT", "PhaseContext", "open_phase", "project_path"]
+__all__ = ["PROJECT_ROOT", "Notified", "PhaseContext", "open_phase", "project_path"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def project_path(path: str) -> str:
-    """``path`` as given when it exists (or is empty), else relative to the project root.
+    """``path`` made absolute: as given when it exists, else relative to the project root.
 
     A notebook opened in JupyterLab runs in ``notebooks/``; papermill from the root runs there:
-    both find ``parameters/plan.yaml``.
+    both find ``parameters/plan.yaml``. Absolute at once, so nothing later depends on the
+    working directory. An empty path stays empty (it means "none").
     """
-    if not path or Path(path).exists() or Path(path).is_absolute():
+    if not path:
         return path
+    given = Path(path)
+    if given.is_absolute() or given.exists():
+        return str(given.absolute())
     alt = PROJECT_ROOT / path
-    return str(alt) if alt.exists() or alt.parent.exists() else path
+    return str(alt if alt.exists() or alt.parent.exists() else given.absolute())
+
+
+@dataclass(frozen=True)
+class Notified:
+    """What became of a message: always recorded in the run; delivered only when a channel said so."""
+
+    recorded: bool
+    delivered: int
+    detail: str
 
 
 @dataclass
@@ -100,17 +113,27 @@ class PhaseContext:
         at = event_time(self.run_dir, "clock") or self.deploy_at
         return (at if at is not None else time.time()) + offset_s / self.compress
 
-    def notify(self, roles: list[str], message: str, kind: str = "status") -> int:
-        """Send ``message`` to the holders of ``roles``; recorded in the run, delivered to the target."""
+    def notify(self, roles: list[str], message: str, kind: str = "status") -> Notified:
+        """Send ``message`` to the holders of ``roles``: recorded in the run's outbox, and delivered
+        where a channel confirms it (the simulator's war-room channel in a rehearsal)."""
         people = [
             {"role": r, "name": self.plan.role(r).name, "contact": self.plan.role(r).contact} for r in roles
         ]
         rec = {"at": time.time(), "phase": self.phase, "kind": kind, "message": message, "to": people}
         append_jsonl(self.run_dir / "notifications.jsonl", rec)
+        if not isinstance(self.deployer, SimDeployer):
+            return Notified(True, 0, "recorded in notifications.jsonl; no delivery channel configured")
         try:
-            return int(self.deployer.command("notify", **rec).get("delivered", 0) > 0)
-        except TargetError:  # a real target has no simulator control API: the run's outbox is the channel
-            return 1
+            n = int(self.deployer.command("notify", **rec).get("delivered", 0))
+        except TargetError as exc:
+            return Notified(True, 0, f"recorded in notifications.jsonl; not delivered: {exc}")
+        return Notified(True, n, f"delivered to {n} recipient(s) on the simulator's war-room channel")
+
+    def __enter__(self) -> PhaseContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         for thing in reversed(self._owned):
@@ -137,8 +160,10 @@ def open_phase(
     external_monitor: bool = False,
     reports: str = "reports",
 ) -> PhaseContext:
-    """A context from a notebook's parameters; see the module docstring for the defaults."""
+    """A context from a notebook's parameters (:class:`~launchlib.params.PhaseParams`); see the
+    module docstring for the defaults. Every path is made absolute here, once."""
     from launchlib.archive import create_run
+    from launchlib.simserver import embedded_simulator
 
     plan_path, signoffs, reports = project_path(plan_path), project_path(signoffs), project_path(reports)
     plan = load_plan(plan_path)
@@ -146,21 +171,19 @@ def open_phase(
         ph = plan.phase(phase) if phase != "rollback" else None
     except KeyError as exc:
         raise PlanError([Problem(plan_path, "phase", str(exc.args[0]))]) from None
+    if compress <= 0:
+        raise PlanError([Problem("notebook parameters", "compress", f"{compress} must be > 0")])
     sc = load_scenario(scenario, project_path("parameters/scenarios")) if scenario else None
-    folder = Path(run_dir) if run_dir else create_run(reports, f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if run_dir:
+        folder = Path(run_dir).absolute()
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = create_run(reports, f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}").absolute()
     owned: list[Any] = []
     if target_url:
         target = Target(target_url)
     else:
-        from launchlib.sim import SimConfig
-        from launchlib.simserver import SimServer
-
-        server = SimServer(
-            "127.0.0.1",
-            0,
-            SimConfig(restart_s=15.0 / compress, compress=compress),
-            list(sc.faults) if sc else [],
-        ).start()
+        server = embedded_simulator(plan, sc, compress)
         owned.append(server)
         target = Target(server.url, token=server.state.config.admin_token)
     skip = list(skip_signoffs or (sc.missing_signoffs if sc else []))
@@ -181,7 +204,11 @@ def open_phase(
         _owned=owned,
     )
     if not target_url and ph is not None and ph.stage is Stage.LAUNCH and ph.offset_s > 0:
-        _standalone_deploy(ctx)
+        try:
+            _standalone_deploy(ctx)
+        except BaseException:
+            ctx.close()
+            raise
     return ctx
 
 

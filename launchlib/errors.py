@@ -1,14 +1,19 @@
 """The one exception tree of launchlib.
 
-Every error a user can cause derives from :class:`LaunchError`; the CLI turns each into
-one line per problem on stderr and exit code 2::
+Every error launchlib raises on purpose derives from :class:`LaunchError`; the CLI turns
+each into one line per problem on stderr and the error's ``exit_code``::
 
-    LaunchError
+    LaunchError                 exit 2: bad input, nothing run
     ├── PlanError        a plan, scenario or parameter file is malformed (file, field, line)
     │   └── DataError    a samples or events input is unusable (file, column, what)
     ├── TargetError      a target (simulator, real stack, Prometheus) cannot be used
     ├── LedgerError      a sign-off ledger is corrupt, foreign, or a sign-off is refused
-    └── RunError         a run folder or rehearsal cannot proceed (exists, corrupt, notebook failed)
+    └── RunError         a run folder cannot be used (exists, corrupt, bad run id)
+        └── RunBroken    exit 3: the run itself broke (notebook crashed, monitor stopped,
+                         target unreachable at start); what was recorded stays
+
+The exit codes scripts rely on (as k6 and pytest do): :data:`EXIT_OK` 0 — ran, as expected;
+:data:`EXIT_FINDINGS` 1 — ran and found something; :data:`EXIT_BAD_INPUT` 2; :data:`EXIT_BROKEN` 3.
 """
 
 from __future__ import annotations
@@ -16,18 +21,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_BROKEN",
+    "EXIT_FINDINGS",
+    "EXIT_OK",
     "DataError",
     "LaunchError",
     "LedgerError",
     "PlanError",
     "Problem",
+    "RunBroken",
     "RunError",
     "TargetError",
 ]
 
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+EXIT_BROKEN = 3
+
 
 class LaunchError(Exception):
     """Root of every error launchlib raises on purpose."""
+
+    exit_code = EXIT_BAD_INPUT
 
     def lines(self) -> list[str]:
         """One human-readable line per problem, for the CLI."""
@@ -79,3 +96,9 @@ class RunError(LaunchError):
         self.phase = phase
         self.cell = cell
         super().__init__(message)
+
+
+class RunBroken(RunError):
+    """The run itself broke (a notebook crashed, the monitor stopped, the target went away)."""
+
+    exit_code = EXIT_BROKEN

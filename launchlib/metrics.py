@@ -121,8 +121,11 @@ class Aggregates:
     by_status: dict[int, np.ndarray] = field(init=False)
     hist: np.ndarray = field(init=False)
     last_ts: np.ndarray = field(init=False)
+    last_answered: np.ndarray = field(init=False)  # (bucket, class): newest answered sample
+    base_last_answered: np.ndarray = field(init=False)
     base_hist: np.ndarray = field(init=False)
     base_last_ts: float = -np.inf
+    base_first_ts: float = np.inf
     rows: int = 0
 
     def __post_init__(self) -> None:
@@ -134,6 +137,8 @@ class Aggregates:
         self.slot = {ci: i for i, ci in enumerate(self.latency_classes)}
         self.hist = np.zeros((1, len(self.latency_classes), N_BINS), np.int32)
         self.last_ts = np.full(1, -np.inf)
+        self.last_answered = np.full((1, c), -np.inf)
+        self.base_last_answered = np.full(c, -np.inf)
         self.base_hist = np.zeros((len(self.latency_classes), N_BINS), np.int64)
 
     def slots(self, class_idx: Sequence[int]) -> list[int]:
@@ -158,6 +163,7 @@ class Aggregates:
         self.by_status = {s: pad(a) for s, a in self.by_status.items()}
         self.hist = pad(self.hist)
         self.last_ts = pad(self.last_ts, -np.inf)
+        self.last_answered = pad(self.last_answered, -np.inf)
 
     def add(self, r: RowArrays) -> None:
         """Fold rows into the buckets (any order, any batch size: sums commute).
@@ -186,6 +192,9 @@ class Aggregates:
         before = r.ts <= self.deploy_at
         if before.any():
             self.base_last_ts = max(self.base_last_ts, float(r.ts[before].max()))
+            self.base_first_ts = min(self.base_first_ts, float(r.ts[before].min()))
+            ans = before & (r.status > 0) & (r.cls >= 0)
+            np.maximum.at(self.base_last_answered, r.cls[ans], r.ts[ans])
             m = before & ~np.isnan(r.latency) & (r.status > 0)
             self.base_hist += self._hist(np.zeros(int(m.sum()), np.int64), r.cls[m], r.latency[m], 1)[0]
         after = ~before
@@ -212,6 +221,7 @@ class Aggregates:
         for s, arr in self.by_status.items():
             arr[:nb] += count(st == s)
         answered = ~np.isnan(lat) & (st > 0)
+        np.maximum.at(self.last_answered, (b[st > 0], cls[st > 0]), ts[known][st > 0])
         first = int(b.min())  # a chunk covers few buckets: histogram only those
         self.hist[first:nb] += self._hist(
             b[answered] - first, cls[answered], lat[answered], nb - first

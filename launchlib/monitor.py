@@ -3,28 +3,63 @@
 The monitor starts before the deploy (its samples are the baseline), learns the deploy time
 from the run's ``deployed`` event, then feeds the :class:`~launchlib.triggers.TriggerEngine`
 incrementally and appends every firing and the rollback decision to ``decisions.jsonl`` the
-moment they happen. Samples go to ``samples/part-*.parquet`` about once a second. It runs in
-a background thread of the runner (or of ``launchlib monitor`` on launch day), so it does not
-stop between notebooks.
+moment they happen. Firings after the decision are marked ``after_decision`` (rollback noise:
+the rollback itself restarts services), never causes. Samples go to ``samples/part-*.parquet``
+about once a second, numbered after any parts already in the folder: nothing is replaced.
+
+It runs in a background thread of the runner (or of ``launchlib monitor`` on launch day), so it
+does not stop between notebooks. Its health is part of the run: :meth:`Monitor.health` says why
+it can no longer see (thread ended, send loop stalled, no sample landed for longer than the
+plan's monitoring-gap limit), and the runner turns that into a failed run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import threading
 import time
-from dataclasses import asdict
+from collections import deque
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from launchlib.plan import Plan
-from launchlib.runlog import DECISIONS, SAMPLES_DIR, append_jsonl, event_time, write_json
+from launchlib.runlog import DECISIONS, SAMPLES_DIR, append_jsonl, event_time, read_jsonl, write_json
 from launchlib.sampler import Row, Sampler, samples_frame
 from launchlib.target import Target
+from launchlib.thresholds import ConditionMetric
 from launchlib.triggers import TriggerEngine
 
-__all__ = ["Monitor"]
+__all__ = ["MONITOR_STATUS", "LiveStatus", "Monitor", "gap_limit_s"]
 
 PART_S = 1.0
+MONITOR_STATUS = "monitor.json"
+_PART = re.compile(r"part-(\d+)\.parquet$")
+
+
+def gap_limit_s(plan: Plan) -> float:
+    """The plan's monitoring-gap limit in launch seconds (its ``since_last_sample_s`` trigger)."""
+    limits = [
+        t.condition.threshold
+        for _, t in plan.triggers()
+        if t.condition.metric is ConditionMetric.SINCE_LAST_SAMPLE_S and t.condition.threshold is not None
+    ]
+    return min(limits) if limits else plan.monitoring.window_s
+
+
+@dataclass
+class LiveStatus:
+    """What the console shows while watching: the last few seconds of samples and the engine."""
+
+    launch_s: float | None  # launch clock (seconds from T-0), None before the deploy
+    requests: int
+    api_p95_ms: float | None
+    failure_ratio: float | None
+    pending: list[str]  # triggers whose condition holds but whose ``for`` has not elapsed
+    fired: list[str]
 
 
 class Monitor:
@@ -40,7 +75,7 @@ class Monitor:
         rate: float = 100.0,
         lateness_s: float = 0.3,
     ) -> None:
-        self.plan, self.target, self.run_dir = plan, target, Path(run_dir)
+        self.plan, self.target, self.run_dir = plan, target, Path(run_dir).absolute()
         self.compress, self.rate, self.lateness_s = compress, rate, lateness_s
         self.engine: TriggerEngine | None = None
         self.deploy_at: float | None = None
@@ -50,25 +85,38 @@ class Monitor:
         self._parts = 0
         self._decided = False
         self.samples = 0
+        self.written_until = 0.0  # newest sample time on disk
+        self.last_rows_at = time.monotonic()
         self.error: BaseException | None = None
+        self._recent: deque[Row] = deque(maxlen=max(200, int(rate * 3)))
         self._sampler = Sampler(target, rate, on_rows=self._on_rows, flush_s=0.1)
         self._thread = threading.Thread(target=self._run, name="launchlib-monitor", daemon=True)
         self._lock = threading.Lock()
+        self._stopping = False
+        real_gap = gap_limit_s(plan) / compress
+        # a request may take the client's timeout before its row lands: never judge faster than that
+        self.stall_limit_s = max(real_gap, target.timeout_s + 1.0)
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> Monitor:
-        (self.run_dir / SAMPLES_DIR).mkdir(parents=True, exist_ok=True)
+        folder = self.run_dir / SAMPLES_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        numbers = [int(m[1]) for p in folder.glob("part-*.parquet") if (m := _PART.search(p.name))]
+        self._parts = max(numbers, default=0)  # continue the numbering: earlier parts stay as they are
+        self._decided = any(r.get("type") == "decision" for r in read_jsonl(self.run_dir / DECISIONS))
         self._status("running")
+        self.last_rows_at = time.monotonic()
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._stopping = True
         self._sampler.stop()
         self._thread.join(timeout=self.target.timeout_s + 5.0)
         with self._lock:
             self._write_part()
             self._evaluate(time.time() + self.lateness_s + 1.0)
-        self._status("stopped")
+        self._status("stopped" if self.error is None else f"failed: {self.error}")
 
     def __enter__(self) -> Monitor:
         return self.start()
@@ -79,14 +127,31 @@ class Monitor:
     def _run(self) -> None:
         try:
             asyncio.run(self._sampler.run())
-        except BaseException as exc:  # recorded for the runner; a dead monitor is a finding
+        except BaseException as exc:  # read by health(): a dead monitor stops the run
             self.error = exc
             self._status(f"failed: {exc}")
+
+    def health(self) -> str | None:
+        """``None`` while the monitor can see; otherwise why it cannot, in a few words."""
+        if self.error is not None:
+            return f"{type(self.error).__name__}: {self.error}"
+        if self._stopping:
+            return None
+        if not self._thread.is_alive():
+            return "the monitor thread ended"
+        now = time.monotonic()
+        if now - self._sampler.heartbeat > self.stall_limit_s:
+            return f"the sampler has not sent a request for {now - self._sampler.heartbeat:.1f} s"
+        if now - self.last_rows_at > self.stall_limit_s:
+            return f"no sample landed for {now - self.last_rows_at:.1f} s (limit {self.stall_limit_s:.1f} s)"
+        return None
 
     # -- per batch of rows ----------------------------------------------------------------
     def _on_rows(self, rows: list[Row]) -> None:
         with self._lock:
+            self.last_rows_at = time.monotonic()
             self.samples += len(rows)
+            self._recent.extend(rows)
             self._part += rows
             if time.time() - self._part_started >= PART_S:
                 self._write_part()
@@ -107,9 +172,10 @@ class Monitor:
         if self.engine is None:
             return
         for f in self.engine.advance(now):
-            append_jsonl(
-                self.run_dir / DECISIONS, {"type": "firing", "recorded_at": time.time(), **asdict(f)}
-            )
+            rec = {"type": "firing", "recorded_at": time.time(), **asdict(f)}
+            if self._decided:
+                rec["after_decision"] = True  # rollback noise, not a cause
+            append_jsonl(self.run_dir / DECISIONS, rec)
         d = self.engine.decision()
         if d.decision == "rollback" and not self._decided:
             self._decided = True
@@ -123,13 +189,16 @@ class Monitor:
         self._parts += 1
         path = self.run_dir / SAMPLES_DIR / f"part-{self._parts:05d}.parquet"
         tmp = path.with_name(f".{path.name}.tmp")
-        samples_frame(self._part).to_parquet(tmp, index=False)
+        frame = samples_frame(self._part)
+        frame.to_parquet(tmp, index=False)
         tmp.replace(path)
+        self.written_until = max(self.written_until, float(frame["ts"].max()))
         self._part, self._part_started = [], time.time()
+        self._status("watching" if self.engine is not None else "running")
 
     def _status(self, state: str) -> None:
         write_json(
-            self.run_dir / "monitor.json",
+            self.run_dir / MONITOR_STATUS,
             {
                 "state": state,
                 "target": self.target.base_url,
@@ -137,6 +206,29 @@ class Monitor:
                 "compress": self.compress,
                 "deploy_at": self.deploy_at,
                 "samples": self.samples,
+                "written_until": self.written_until,
                 "updated": time.time(),
             },
+        )
+
+    # -- for the console ------------------------------------------------------------------
+    def live(self, span_s: float = 2.0) -> LiveStatus:
+        """The last ``span_s`` real seconds: requests so far, API p95, failure ratio, triggers."""
+        with self._lock:
+            now = time.time()
+            recent = [r for r in self._recent if r[0] >= now - span_s - 0.5]
+            engine = self.engine
+            pending = [] if engine is None else engine.pending()
+            fired = [] if engine is None else list(engine.fired)
+        classes = self.plan.monitoring.endpoint_classes
+        api = [r[2] for r in recent if classes.get(r[1]) == "api" and r[3] > 0 and not math.isnan(r[2])]
+        failed = sum(1 for r in recent if r[3] == 0 or r[3] >= 500)
+        launch = None if self.deploy_at is None else (now - self.deploy_at) * self.compress
+        return LiveStatus(
+            launch_s=launch,
+            requests=self.samples,
+            api_p95_ms=float(np.percentile(api, 95)) if len(api) >= 5 else None,
+            failure_ratio=failed / len(recent) if recent else None,
+            pending=pending,
+            fired=fired,
         )

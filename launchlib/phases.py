@@ -15,6 +15,7 @@ from typing import Any
 from launchlib.checks import run_item_checks
 from launchlib.context import PhaseContext
 from launchlib.gates import evaluate_gate, go_no_go, item_statuses
+from launchlib.monitor import MONITOR_STATUS, Monitor
 from launchlib.plan import Item, Plan, Stage
 from launchlib.probes import CheckResult
 from launchlib.result import ItemResult, PhaseResult, PhaseStatus
@@ -22,6 +23,8 @@ from launchlib.rollback import PHASE as ROLLBACK
 from launchlib.rollback import execute_rollback
 from launchlib.runlog import (
     DECISIONS,
+    read_events,
+    read_json,
     read_jsonl,
     read_run_samples,
     record_event,
@@ -34,6 +37,7 @@ from launchlib.success import evaluate_success, period_metrics
 __all__ = ["phase_kind", "run_phase"]
 
 BASELINE_S = 60.0  # launch seconds of baseline before the deploy
+COVERAGE = 0.9  # a watching phase needs this share of the samples the monitor was to take
 
 
 def phase_kind(plan: Plan, phase: str) -> str:
@@ -88,11 +92,10 @@ def _watch(ctx: PhaseContext) -> dict[str, Any] | None:
 
 
 def _deploy(ctx: PhaseContext) -> None:
-    from launchlib.monitor import Monitor
-
     if not ctx.external_monitor and not any(isinstance(o, Monitor) for o in ctx._owned):
         ctx._owned.append(Monitor(ctx.plan, ctx.target, ctx.run_dir, compress=ctx.compress).start())
-    time.sleep(BASELINE_S / ctx.compress)  # the monitor's samples of the previous release: the baseline
+    # the monitor's samples of the previous release are the baseline: enough of them for a p95
+    time.sleep(max(BASELINE_S / ctx.compress, ctx.plan.monitoring.min_real_window_s))
     record_event(ctx.run_dir, "deploy_started", release=ctx.plan.releases.candidate)
     ctx.deployer.deploy(ctx.plan.releases.candidate)
     at = ctx.deployer.wait_serving(ctx.plan.releases.candidate)
@@ -143,9 +146,63 @@ def _success(ctx: PhaseContext, declare: list[Item]) -> tuple[dict[str, float | 
     return {c.id: c.value for c in crit}, g.to_dict()
 
 
+def _coverage(ctx: PhaseContext, start: float, end: float) -> str:
+    """Why the monitor's samples of ``[start, end]`` are too few to judge this phase ('' if enough)."""
+    status = read_json(ctx.run_dir / MONITOR_STATUS)
+    if status is None:
+        return "no monitor is watching this run (start `launchlib monitor` or run T-0 here)"
+    rate = float(status.get("rate", 0.0))
+    deadline = time.time() + 3.0  # the monitor writes a part about once a second
+    while float(status.get("written_until") or 0.0) < end - 0.5 and time.time() < deadline:
+        time.sleep(0.1)
+        status = read_json(ctx.run_dir / MONITOR_STATUS) or status
+    end -= 1.0  # requests still in flight at the end of the phase land after it
+    if end - start < 2.0 or rate <= 0:
+        return ""  # too short to judge
+    ts = read_run_samples(ctx.run_dir)["ts"]
+    n = int(((ts >= start) & (ts <= end)).sum())
+    expected = rate * (end - start)
+    if n >= COVERAGE * expected:
+        return ""
+    return (
+        f"monitoring saw {n} samples in {end - start:.1f} s, expected at least "
+        f"{COVERAGE * expected:.0f} ({COVERAGE:.0%} of {rate:g}/s): the phase cannot be judged"
+    )
+
+
 def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> PhaseResult:
-    """Do this phase's work against the target and return its result (see the module doc)."""
-    kind, started = phase_kind(ctx.plan, ctx.phase), time.time()
+    """Do this phase's work against the target and return its result (see the module doc).
+
+    An interrupt (the runner's, on a rollback decision, a dead monitor or Ctrl-C) ends the phase
+    with status ``interrupted`` and the reason the runner recorded; what was done stays recorded.
+    """
+    started = time.time()
+    try:
+        res = _run_phase(ctx, decision, started)
+    except KeyboardInterrupt:
+        why = next(
+            (
+                e.get("reason", "")
+                for e in reversed(read_events(ctx.run_dir))
+                if e.get("event") == "interrupt"
+            ),
+            "interrupted by the user",
+        )
+        res = PhaseResult(
+            phase=ctx.phase,
+            status=PhaseStatus.INTERRUPTED,
+            reason=f"interrupted: {why}",
+            items=_items(ctx, {}) if ctx.phase != ROLLBACK else [],
+            decisions=_firings(ctx, started),
+            started=started,
+            finished=time.time(),
+        )
+    record_event(ctx.run_dir, "phase_finished", phase=ctx.phase, status=res.status.value)
+    return res
+
+
+def _run_phase(ctx: PhaseContext, decision: dict[str, Any] | None, started: float) -> PhaseResult:
+    kind = phase_kind(ctx.plan, ctx.phase)
     status, reason, gate, extra, metrics = PhaseStatus.PASSED, "", None, {}, {}
     if kind == "rollback":
         return _rollback(ctx, decision or rollback_decision(ctx.run_dir), started)
@@ -162,6 +219,8 @@ def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> Phas
                 PhaseStatus.FAILED,
                 f"rollback decision ({decided['tier']}): " + ", ".join(t["id"] for t in decided["triggers"]),
             )
+        elif short := _coverage(ctx, started, time.time()):
+            status, reason = PhaseStatus.FAILED, short
         metrics = period_metrics(
             ctx.plan, read_run_samples(ctx.run_dir), max(started, ctx.deploy_at or started)
         )

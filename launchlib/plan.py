@@ -248,6 +248,10 @@ class Monitoring(_Strict):
     window_s: float = 60.0
     for_s: float = 30.0
     min_samples: int = 10
+    # a rehearsal compresses time: a p95 over 60 launch seconds at 30x is 2 real seconds and ~100
+    # samples, mostly noise. Latency windows and their 'for' span at least these real seconds.
+    min_real_window_s: float = 5.0
+    min_real_for_s: float = 1.0
     endpoint_classes: dict[str, str] = Field(
         default_factory=lambda: {
             "/health": "health",

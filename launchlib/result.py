@@ -25,6 +25,7 @@ class PhaseStatus(StrEnum):
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
     SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"  # stopped by the runner (rollback decision, dead monitor, Ctrl-C)
 
 
 class ItemResult(BaseModel):

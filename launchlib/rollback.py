@@ -127,14 +127,14 @@ def execute_rollback(
         out.checks.append({"id": it.id, "text": it.text, "passed": r.passed, "detail": r.detail})
     if all(r.passed for _, r in results):
         out.checks_green = record_event(ctx.run_dir, "post_checks_green")["at"]
-    for c in plan.rollback.communication:
-        record_check(ctx.ledger, PHASE, c.id, True, f"notified {', '.join(roles)}")
-    ctx.notify(
+    sent = ctx.notify(
         roles,
         f"rollback complete: {prev} running; post-rollback checks "
         f"{'green' if out.checks_green else 'NOT green'}",
         kind="rollback",
     )
+    for c in plan.rollback.communication:
+        record_check(ctx.ledger, PHASE, c.id, sent.delivered > 0, f"{', '.join(roles)}: {sent.detail}")
     return out
 
 

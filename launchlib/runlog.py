@@ -26,6 +26,7 @@ __all__ = [
     "append_jsonl",
     "event_time",
     "read_events",
+    "read_json",
     "read_jsonl",
     "read_run_samples",
     "record_event",
@@ -68,6 +69,17 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object written by :func:`write_json`; ``None`` when the file is not there."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    return data
 
 
 def record_event(run_dir: Path | str, event: str, at: float | None = None, **info: Any) -> dict[str, Any]:

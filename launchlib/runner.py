@@ -2,104 +2,58 @@
 
 One Python process drives all phases (kernel start-up is the floor; see ``bench/``). With no
 target it starts the simulator with the scenario's faults; from T-0 on a :class:`Monitor`
-samples and watches without a break between notebooks. A phase that ends on a rollback
-decision is followed at once by the rollback notebook; the remaining launch phases are skipped
-and the run goes on to the review. A NO-GO at the gate stops the run there. Each phase is
-archived (notebook, HTML) and the manifest rewritten as it goes, so a partial run stays readable.
+samples and watches without a break between notebooks. A :class:`Supervisor` looks every
+evaluation interval at the monitor's health, the simulator, rollback decisions and signals, and
+interrupts the running notebook when one of them calls for it: a decision sends the run to the
+rollback notebook at once (the remaining launch phases are skipped, the run goes on to the
+review); a dead monitor ends the run as ``error: monitoring stopped at T+…``; Ctrl-C ends it as
+``interrupted``. A NO-GO at the gate stops the run there. Each phase is archived and the
+manifest rewritten as it goes, so a partial run stays readable; nothing recorded is lost.
+
+:func:`exit_code` maps a finished run to the command's exit code (0 as expected, 1 findings,
+3 the run broke; bad input never gets this far and is 2).
 """
 
 from __future__ import annotations
 
-import os
+import html
 import shutil
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from launchlib.archive import Manifest, PhaseEntry, create_run, render_html, write_index, write_manifest
+from launchlib.console import Console
 from launchlib.context import project_path
-from launchlib.errors import RunError
-from launchlib.faults import load_scenario
+from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, RunBroken
+from launchlib.execute import NOTEBOOKS, execute_phase
+from launchlib.faults import Scenario, load_scenario
 from launchlib.kernels import KernelPool
 from launchlib.monitor import Monitor
+from launchlib.params import PhaseParams
 from launchlib.phases import phase_kind
+from launchlib.plan import Plan
 from launchlib.planfile import load_plan
-from launchlib.result import RESULT_SCRAP, PhaseResult, PhaseStatus
+from launchlib.probes import check_health
+from launchlib.result import PhaseResult, PhaseStatus
 from launchlib.rollback import PHASE as ROLLBACK
 from launchlib.runlog import DECISIONS, read_jsonl, rollback_decision
-from launchlib.scorecard import score
+from launchlib.scorecard import describe, not_scored, score
+from launchlib.simserver import SimServer, embedded_simulator
+from launchlib.supervisor import Supervisor
 from launchlib.target import DEFAULT_TOKEN_ENV, Target
+from launchlib.yamlfile import dump_yaml
 
-__all__ = ["NOTEBOOKS", "execute_phase", "rehearse"]
-
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-Progress = Callable[[str], None]
+__all__ = ["exit_code", "rehearse", "write_report"]
 
 
-def execute_phase(
-    phase: str,
-    run_dir: Path,
-    params: dict[str, Any],
-    notebooks: Path = NOTEBOOKS,
-    pool: KernelPool | None = None,
-    render: bool = True,
-) -> PhaseResult:
-    """Run ``notebooks/<phase>.ipynb`` into the run folder (on a warm kernel from ``pool``)."""
-    import papermill as pm
-    import scrapbook as sb
-
-    src, out = notebooks / f"{phase}.ipynb", run_dir / f"{phase}.ipynb"
-    if not src.exists():
-        raise RunError(f"{src}: no notebook for phase {phase}", phase=phase)
-    km = pool.take() if pool else None
-    try:
-        pm.execute_notebook(
-            str(src),
-            str(out),
-            parameters={"phase": phase, **params},
-            progress_bar=False,
-            cwd=str(run_dir),
-            **({"km": km} if km is not None else {}),
-        )
-    except pm.PapermillExecutionError as exc:
-        raise RunError(
-            f"{out}: phase {phase} failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue)[:300]}",
-            phase=phase,
-            cell=exc.exec_count,
-        ) from None
-    finally:
-        if km is not None and pool is not None:
-            pool.release(km)
-        if render and out.exists():
-            render_html(out, run_dir / f"{phase}.html")
-    scrap = sb.read_notebook(str(out)).scraps.get(RESULT_SCRAP)
-    if scrap is None:
-        raise RunError(f"{out}: the notebook glued no {RESULT_SCRAP}", phase=phase)
-    return PhaseResult.model_validate(scrap.data)
-
-
-def _params(
-    run_dir: Path,
-    target_url: str,
-    compress: float,
-    signoffs: str,
-    *,
-    external_monitor: bool,
-    database_url_env: str = "",
-    docker_project: str = "",
-) -> dict[str, Any]:
-    """The notebooks' parameters for a run folder (absolute paths: kernels run in the folder)."""
-    return {
-        "run_dir": str(run_dir.resolve()),
-        "plan_path": str((run_dir / "plan.yaml").resolve()),
-        "target_url": target_url,
-        "compress": compress,
-        "signoffs": str(Path(signoffs).resolve()) if signoffs else "",
-        "external_monitor": external_monitor,
-        "database_url_env": database_url_env,
-        "docker_project": docker_project,
-    }
+def exit_code(m: Manifest) -> int:
+    """0: ran and matched the scenario (launch day: no finding); 1: findings; 3: the run broke."""
+    if m.outcome.startswith(("error", "interrupted")) or m.outcome == "running":
+        return EXIT_BROKEN
+    expected = m.scorecard.get("as_expected")
+    if expected is not None:
+        return EXIT_OK if expected else EXIT_FINDINGS
+    return EXIT_OK if m.outcome == "launched" else EXIT_FINDINGS
 
 
 def _entry(phase: str, res: PhaseResult | None, status: str = "", reason: str = "") -> PhaseEntry:
@@ -116,6 +70,47 @@ def _entry(phase: str, res: PhaseResult | None, status: str = "", reason: str = 
     )
 
 
+class _Rehearsal:
+    """One rehearsal's moving parts, so that ``rehearse`` reads as the timeline it runs."""
+
+    def __init__(
+        self, plan: Plan, sc: Scenario, run_dir: Path, params: PhaseParams, notebooks: Path, console: Console
+    ) -> None:
+        self.plan, self.sc, self.run_dir, self.params = plan, sc, run_dir, params
+        self.notebooks, self.console = notebooks, console
+        self.phases = [p.id for p in plan.phases]
+
+    def run(self, phase: str, tag: str, pool: KernelPool, m: Manifest, sup: Supervisor) -> PhaseResult | None:
+        """One notebook; ``None`` when it was interrupted before it had a result."""
+        started = time.perf_counter()
+        params = PhaseParams(**{**self.params.to_papermill(), "phase": phase})
+        try:
+            res = execute_phase(params, self.run_dir, self.notebooks, pool, render=False)
+        except RunBroken as exc:
+            interrupted = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
+            status = "interrupted" if interrupted and "KeyboardInterrupt" in str(exc) else "error"
+            m.phases.append(
+                PhaseEntry(
+                    phase=phase,
+                    status=status,
+                    reason=str(exc),
+                    notebook=f"{phase}.ipynb",
+                    html=f"{phase}.html",
+                )
+            )
+            write_manifest(self.run_dir, m)
+            self.console.line(f"{tag} {phase:6s} {status.upper()} {exc}"[:400])
+            if status == "error":
+                raise
+            return None
+        m.phases.append(_entry(phase, res))
+        write_manifest(self.run_dir, m)
+        why = f" — {res.reason}" if res.reason else ""
+        line = f"{tag} {phase:6s} {res.status.value:11s} {time.perf_counter() - started:5.1f} s{why}"
+        self.console.line(line[:220])
+        return res
+
+
 def rehearse(
     scenario: str = "latency-spike",
     *,
@@ -126,33 +121,29 @@ def rehearse(
     plan_path: Path | str = "parameters/plan.yaml",
     signoffs: Path | str = "parameters/signoffs/rehearsal.yaml",
     notebooks: Path = NOTEBOOKS,
-    progress: Progress = print,
+    console: Console | None = None,
 ) -> tuple[Path, Manifest]:
-    """Run a whole rehearsal; returns the run folder and its manifest (see the module doc)."""
+    """Run a whole rehearsal; returns the run folder and its manifest (see the module doc).
+
+    Every path is made absolute here, once. Bad input raises before anything is created; a run
+    that breaks later returns with outcome ``error: …`` (what was recorded stays).
+    """
+    console = console or Console()
+    reports = Path(reports).absolute()
     plan_path, signoffs = project_path(str(plan_path)), project_path(str(signoffs))
-    plan, sc = load_plan(plan_path), load_scenario(scenario, project_path("parameters/scenarios"))
+    plan, sc = load_plan(plan_path), load_scenario(scenario, Path(project_path("parameters/scenarios")))
+    if target_url and not (probe := check_health(Target(target_url))).passed:
+        raise RunBroken(f"--target {target_url}: unreachable at start ({probe.detail})")
     run_dir = create_run(reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     shutil.copyfile(plan_path, run_dir / "plan.yaml")
-    from launchlib.yamlfile import dump_yaml
-
     dump_yaml(sc.model_dump(mode="json"), run_dir / "scenario.yaml")
-    server = None
+    server: SimServer | None = None
     kernel_env: dict[str, str] = {}
     if not target_url:
-        from launchlib.sim import SimConfig
-        from launchlib.simserver import SimServer
-
-        cfg = SimConfig(
-            seed=sc.seed,
-            previous=plan.releases.previous,
-            candidate=plan.releases.candidate,
-            restart_s=15.0 / compress,
-            compress=compress,
-        )
-        server = SimServer("127.0.0.1", 0, cfg, list(sc.faults)).start()
+        server = embedded_simulator(plan, sc, compress)
         target_url = server.url
-        # the notebooks' kernels read the admin token by name, as they would on launch day
-        kernel_env[DEFAULT_TOKEN_ENV] = os.environ.get(DEFAULT_TOKEN_ENV, cfg.admin_token)
+        # the kernels read the admin token by name, as on launch day: the simulator's, whatever the env holds
+        kernel_env[DEFAULT_TOKEN_ENV] = server.state.config.admin_token
     m = Manifest(
         run_id=run_dir.name,
         scenario=sc.name,
@@ -162,99 +153,110 @@ def rehearse(
         started=time.time(),
     )
     write_manifest(run_dir, m)
-    params = _params(run_dir, target_url, compress, str(signoffs), external_monitor=True)
-    params["scenario"] = str((run_dir / "scenario.yaml").resolve())
+    _header(console, m, sc, plan, run_dir, embedded=server is not None)
+    params = PhaseParams(
+        run_dir=str(run_dir),
+        plan_path=str(run_dir / "plan.yaml"),
+        target_url=target_url,
+        scenario=str(run_dir / "scenario.yaml"),
+        compress=compress,
+        signoffs=signoffs,
+        external_monitor=True,
+    )
+    r = _Rehearsal(plan, sc, run_dir, params, notebooks, console)
+    pool = KernelPool(str(run_dir), kernel_env)
+    alive = (lambda: server.alive) if server is not None else None
+    sup = Supervisor(run_dir, plan, compress, pool.interrupt, console, server_alive=alive)
     monitor: Monitor | None = None
-    pool = KernelPool(str(run_dir.resolve()), kernel_env)
     results: dict[str, PhaseResult] = {}
     rolled_back = stopped = False
-    ids = [p.id for p in plan.phases]
+    n_all = len(r.phases)
     try:
-        for n, phase in enumerate(ids, 1):
-            kind = phase_kind(plan, phase)
-            if stopped or (rolled_back and kind in ("watch", "success")):
-                why = "stopped at the go/no-go gate" if stopped else "launch rolled back"
-                m.phases.append(_entry(phase, None, PhaseStatus.SKIPPED.value, why))
-                progress(f"[{n:2d}/{len(ids)}] {phase:6s} skipped ({why})")
-                continue
-            if kind == "deploy" and monitor is None:
-                monitor = Monitor(plan, Target(target_url), run_dir, compress=compress).start()
-            res = _run(phase, run_dir, params, notebooks, m, progress, f"[{n:2d}/{len(ids)}]", pool)
-            results[phase] = res
-            if kind == "gate" and res.status is PhaseStatus.FAILED:
-                stopped, m.gate, m.outcome = True, res.gate, "no-go"
-            elif kind == "gate":
-                m.gate = res.gate
-            decision = rollback_decision(run_dir)
-            if decision is not None and not rolled_back and kind != "review":
-                m.decisions = [decision]
-                rb = _run(ROLLBACK, run_dir, params, notebooks, m, progress, "[ rollback]", pool)
-                m.rollback, rolled_back = rb.rollback, True
-        if m.outcome == "running":
-            m.outcome = (
-                "rolled back"
-                if rolled_back
-                else (
-                    "launched"
-                    if all(r.status is PhaseStatus.PASSED for r in results.values())
-                    else "launched with findings"
+        with sup.signals():
+            sup.start()
+            for n, phase in enumerate(r.phases, 1):
+                kind = phase_kind(plan, phase)
+                if stopped or (rolled_back and kind in ("watch", "success")):
+                    why = "stopped at the go/no-go gate" if stopped else "launch rolled back"
+                    m.phases.append(_entry(phase, None, PhaseStatus.SKIPPED.value, why))
+                    console.line(f"[{n:2d}/{n_all}] {phase:6s} skipped ({why})")
+                    continue
+                if kind == "deploy" and monitor is None:
+                    monitor = Monitor(plan, Target(target_url), run_dir, compress=compress).start()
+                    sup.monitor = monitor
+                sup.begin(phase)
+                res = r.run(phase, f"[{n:2d}/{n_all}]", pool, m, sup)
+                if sup.stop_reason:
+                    break
+                if res is not None:
+                    results[phase] = res
+                if kind == "gate":
+                    m.gate = res.gate if res else None
+                    if res is None or res.status is PhaseStatus.FAILED:
+                        stopped, m.outcome = True, "no-go"
+                decision = rollback_decision(run_dir)
+                if decision is not None and not rolled_back and kind != "review":
+                    m.decisions = [decision]
+                    sup.begin(ROLLBACK, rollback=True)
+                    rb = r.run(ROLLBACK, "[ rollback]", pool, m, sup)
+                    m.rollback, rolled_back = (rb.rollback if rb else None), True
+                    if sup.stop_reason:
+                        break
+            if sup.stop_reason:
+                m.outcome = sup.stop_reason if sup.failure is None else f"error: {sup.failure}"
+                m.error = {"phase": sup.phase, "cell": None, "message": sup.stop_reason}
+            elif m.outcome == "running":
+                passed = all(x.status is PhaseStatus.PASSED for x in results.values())
+                m.outcome = (
+                    "rolled back" if rolled_back else ("launched" if passed else "launched with findings")
                 )
-            )
-    except RunError as exc:
-        m.outcome, m.error = "error", {"phase": exc.phase, "cell": exc.cell, "message": str(exc)}
-        raise
+    except RunBroken as exc:
+        m.outcome, m.error = f"error: {exc}", {"phase": exc.phase, "cell": exc.cell, "message": str(exc)}
     finally:
+        sup.stop()
         if monitor is not None:
             monitor.stop()
         if server is not None:
             server.stop()
         pool.close()
-        for entry in m.phases:  # HTML last: it never delays a phase, least of all a rollback
-            if entry.notebook and (run_dir / entry.notebook).exists():
-                render_html(run_dir / entry.notebook, run_dir / f"{entry.phase}.html")
-        m.decisions = [r for r in read_jsonl(run_dir / DECISIONS)]
-        m.finished = time.time()
-        gate_go = None if m.gate is None else bool(m.gate.get("go"))
-        m.scorecard = score(run_dir, plan, sc, compress, gate_go)
-        write_manifest(run_dir, m)
-        write_report(run_dir, m)
-        write_index(reports)
+        _finish(run_dir, reports, plan, sc, m, console)
     return run_dir, m
 
 
-def _run(
-    phase: str,
-    run_dir: Path,
-    params: dict[str, Any],
-    notebooks: Path,
-    m: Manifest,
-    progress: Progress,
-    tag: str,
-    pool: KernelPool,
-) -> PhaseResult:
-    started = time.perf_counter()
-    try:
-        res = execute_phase(phase, run_dir, params, notebooks, pool, render=False)
-    except RunError as exc:
-        m.phases.append(
-            PhaseEntry(
-                phase=phase, status="error", reason=str(exc), notebook=f"{phase}.ipynb", html=f"{phase}.html"
-            )
-        )
-        progress(f"{tag} {phase:6s} ERROR {exc}")
-        raise
-    m.phases.append(_entry(phase, res))
+def _header(console: Console, m: Manifest, sc: Scenario, plan: Plan, run_dir: Path, embedded: bool) -> None:
+    rel = plan.releases
+    where = f"embedded simulator {m.target}" if embedded else m.target
+    console.line(f"launchlib rehearse · run {m.run_id}")
+    about = " ".join(sc.description.split())
+    console.line(f"  scenario   {sc.name}: {about if len(about) < 100 else about[:99] + '…'}")
+    console.line(f"  target     {where} ({rel.previous} → {rel.candidate})")
+    console.line(f"  clock      {m.compress:g}× (T+1h takes {3600 / m.compress / 60:.1f} real minutes)")
+    console.line(f"  run folder {run_dir}")
+
+
+def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest, console: Console) -> None:
+    """HTML, decisions, scorecard, manifest, report, index: last, so they never delay a rollback."""
+    for entry in m.phases:
+        if entry.notebook and (run_dir / entry.notebook).exists():
+            render_html(run_dir / entry.notebook, run_dir / f"{entry.phase}.html")
+    m.decisions = list(read_jsonl(run_dir / DECISIONS))
+    m.finished = time.time()
+    gate_go = None if m.gate is None else bool(m.gate.get("go"))
+    card = score(run_dir, plan, sc, m.compress, gate_go)
+    if m.outcome.startswith(("error", "interrupted")):
+        card = not_scored(card, m.outcome)
+    m.scorecard = card
     write_manifest(run_dir, m)
-    why = f" — {res.reason}" if res.reason else ""
-    progress(f"{tag} {phase:6s} {res.status.value:11s} {time.perf_counter() - started:5.1f} s{why[:160]}")
-    return res
+    write_report(run_dir, m)
+    write_index(reports)
+    for text in describe(card):
+        console.line(text)
+    console.line(f"outcome: {m.outcome}")
+    console.line(f"report: {run_dir / 'report.html'}")
 
 
 def write_report(run_dir: Path, m: Manifest) -> Path:
-    """``report.html``: the run at a glance, linking every phase's HTML."""
-    import html
-
-    sc = m.scorecard
+    """``report.html``: the run at a glance, the scorecard in words, linking every phase's HTML."""
     rows = "".join(
         f"<tr><td>{html.escape(p.phase)}</td><td class='{p.status}'>{html.escape(p.status)}</td>"
         f"<td>{'' if p.started is None or p.finished is None else f'{p.finished - p.started:.1f} s'}</td>"
@@ -262,60 +264,18 @@ def write_report(run_dir: Path, m: Manifest) -> Path:
         f"<td>{f'<a href={chr(39)}{p.html}{chr(39)}>notebook</a>' if p.html else ''}</td></tr>"
         for p in m.phases
     )
-    card = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in sc.items())
+    words = "".join(f"<p>{html.escape(line)}</p>" for line in describe(m.scorecard)) if m.scorecard else ""
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(m.run_id)}</title><style>"
-        "body{font-family:sans-serif}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}"
-        ".passed,.rolled_back{color:#2e7d32}.failed,.error{color:#c62828}.skipped{color:#777}</style></head><body>"
+        "body{font-family:sans-serif;max-width:70em}td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
+        "text-align:left}.passed,.rolled_back{color:#2e7d32}.failed,.error,.interrupted{color:#c62828}"
+        ".skipped{color:#777}</style></head><body>"
         f"<h1>Run {html.escape(m.run_id)}: {html.escape(m.outcome)}</h1>"
         f"<p>scenario {html.escape(m.scenario or '-')} · target {html.escape(m.target)}"
         f" · compression {m.compress:g}× · plan {m.plan_hash[:12]}</p>"
-        f"<h2>Phases</h2><table>{rows}</table><h2>Scorecard</h2><table>{card}</table>"
+        f"<h2>Scorecard</h2>{words}<h2>Phases</h2><table>{rows}</table>"
         "</body></html>"
     )
     out = run_dir / "report.html"
     out.write_text(page, encoding="utf-8")
     return out
-
-
-def run_single(
-    phase: str,
-    *,
-    run_id: str,
-    reports: Path | str = "reports",
-    target_url: str = "",
-    compress: float = 1.0,
-    plan_path: Path | str = "parameters/plan.yaml",
-    signoffs: str = "",
-    external_monitor: bool = False,
-    database_url_env: str = "",
-    docker_project: str = "",
-    notebooks: Path = NOTEBOOKS,
-) -> tuple[PhaseResult, Path]:
-    """One phase now, into ``reports/<run-id>`` (created on first use, appended to after).
-
-    ``database_url_env`` names the environment variable holding the PostgreSQL URL whose
-    backup the checks verify and the database rollback restores (empty: the simulator's);
-    ``docker_project`` the compose project whose release containers deploy and roll back.
-    """
-    if docker_project and not target_url:
-        raise RunError("--docker-project needs --target: the URL the project's API answers on")
-    if database_url_env and not os.environ.get(database_url_env):
-        raise RunError(f"--database-url-env: {database_url_env} is not set (a PostgreSQL connection URL)")
-    run_dir = Path(reports) / run_id
-    if not run_dir.exists():
-        create_run(reports, run_id)
-        shutil.copyfile(plan_path, run_dir / "plan.yaml")
-    if (run_dir / f"{phase}.ipynb").exists():
-        raise RunError(f"{run_dir / phase}.ipynb exists: phase {phase} already ran in this run", phase=phase)
-    params = _params(
-        run_dir,
-        target_url,
-        compress,
-        signoffs,
-        external_monitor=external_monitor,
-        database_url_env=database_url_env,
-        docker_project=docker_project,
-    )
-    res = execute_phase(phase, run_dir, params, notebooks)
-    return res, run_dir / f"{phase}.html"

@@ -133,6 +133,7 @@ class Sampler:
         self.on_rows = on_rows
         self.flush_s = flush_s
         self.max_connections = max_connections
+        self.heartbeat = time.monotonic()  # the send loop's last turn: a stalled loop is a dead monitor
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -176,35 +177,40 @@ class Sampler:
             base_url=self.target.base_url, headers=self.target.headers, limits=limits, timeout=timeout
         ) as client:
             i = 0
-            while not self._stop.is_set():
-                offset = i / self.rate
-                if duration_s is not None and offset >= duration_s:
-                    break
-                due = start + offset
-                delay = due - time.perf_counter()
-                if delay > WAKE_EARLY_S:
-                    # the event loop's timers wake up to ~1 ms late (epoll rounds to ms): wake
-                    # early, then yield until due, so the client's lag is not counted as latency
-                    await asyncio.sleep(delay - WAKE_EARLY_S)
-                while time.perf_counter() < due:
-                    await asyncio.sleep(0)
-                result.max_send_lag_ms = max(result.max_send_lag_ms, (time.perf_counter() - due) * 1000.0)
-                ep = self.endpoints[i % len(self.endpoints)]
-                task = asyncio.create_task(self._one(client, ep, due, epoch_start + offset, pending))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                i += 1
-                if self.on_rows and due - last_flush >= self.flush_s and pending:
-                    batch, pending[:] = list(pending), []
-                    result.rows += batch
-                    self.on_rows(batch)
-                    last_flush = due
-            result.send_span_s = time.perf_counter() - start
-            if tasks:
-                _, late = await asyncio.wait(tasks, timeout=self.target.timeout_s + 1.0)
-                for task in late:
+            try:
+                while not self._stop.is_set():
+                    self.heartbeat = time.monotonic()
+                    offset = i / self.rate
+                    if duration_s is not None and offset >= duration_s:
+                        break
+                    due = start + offset
+                    delay = due - time.perf_counter()
+                    if delay > WAKE_EARLY_S:
+                        # the event loop's timers wake up to ~1 ms late (epoll rounds to ms): wake
+                        # early, then yield until due, so the client's lag is not counted as latency
+                        await asyncio.sleep(delay - WAKE_EARLY_S)
+                    while time.perf_counter() < due:
+                        await asyncio.sleep(0)
+                    lag_ms = (time.perf_counter() - due) * 1000.0
+                    result.max_send_lag_ms = max(result.max_send_lag_ms, lag_ms)
+                    ep = self.endpoints[i % len(self.endpoints)]
+                    task = asyncio.create_task(self._one(client, ep, due, epoch_start + offset, pending))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    i += 1
+                    if self.on_rows and due - last_flush >= self.flush_s and pending:
+                        batch, pending[:] = list(pending), []
+                        result.rows += batch
+                        self.on_rows(batch)
+                        last_flush = due
+                result.send_span_s = time.perf_counter() - start
+                if tasks:
+                    await asyncio.wait(tasks, timeout=self.target.timeout_s + 1.0)
+            finally:  # also when on_rows raised: no request outlives the client
+                left = list(tasks)
+                for task in left:
                     task.cancel()
-                await asyncio.gather(*late, return_exceptions=True)
+                await asyncio.gather(*left, return_exceptions=True)
         result.rows += pending
         if self.on_rows and pending:
             self.on_rows(list(pending))

@@ -1,9 +1,14 @@
 """The rehearsal scorecard: fault → detect → decide → recover, timed and checked against the scenario.
 
 Times are launch seconds (wall seconds × compression) from the fault's onset, so a rehearsal
-compressed 60× is judged against the plan's real tier deadlines. The outcome is compared with
-the scenario's expectation: rollback or not, the tier, the triggers, a database rollback,
-a bad rollback caught, the go/no-go gate.
+compressed 30× is judged against the plan's real tier deadlines. The scorecard is computed from
+the decision that acted: its triggers are the **causes**; anything that fired after it (a
+rollback restarts services) is **rollback noise**, reported apart and never a cause. Computed
+from the run folder alone, it is the same in the T+24h review and in the manifest.
+
+The comparison with the scenario is strict: every cause must be one the scenario allows, the
+tier and the database rollback must match, and the go/no-go gate must have been recorded and be
+what the scenario expects. A run that broke is "not scored", with the reason.
 """
 
 from __future__ import annotations
@@ -19,11 +24,24 @@ from launchlib.runlog import DECISIONS, EVENTS, read_jsonl
 if TYPE_CHECKING:
     from launchlib.context import PhaseContext
 
-__all__ = ["review", "score", "verdict"]
+__all__ = ["clock", "describe", "not_scored", "review", "score", "verdict"]
 
 
 def _first(events: list[dict[str, Any]], name: str) -> float | None:
     return next((float(e["at"]) for e in events if e.get("event") == name), None)
+
+
+def clock(launch_s: float) -> str:
+    """A launch-clock offset as a person reads it: ``T+2m40s``, ``T-0``, ``T-1m05s``."""
+    sign = "-" if launch_s < 0 else "+"
+    s = round(abs(launch_s))
+    if s == 0:
+        return "T-0"
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    if h:
+        return f"T{sign}{h}h{m:02d}m"
+    return f"T{sign}{m}m{sec:02d}s" if m else f"T{sign}{sec}s"
 
 
 def score(
@@ -35,6 +53,7 @@ def score(
     origin = _first(events, "clock") or _first(events, "deployed")
     firings = [r for r in recs if r.get("type") == "firing"]
     decision = next((r for r in recs if r.get("type") == "decision"), None)
+    causes = [t["id"] for t in decision["triggers"]] if decision else []
     onset_s = scenario.first_onset() if scenario else None
     onset = origin + onset_s / compress if origin is not None and onset_s is not None else origin
 
@@ -43,16 +62,18 @@ def score(
 
     tier = decision["tier"] if decision else None
     deadline = plan.tier(tier).deadline_s if tier else None
-    recovered = _first(events, "post_checks_green")
+    cause_times = [f["first_at"] for f in firings if f["id"] in causes]
     card: dict[str, Any] = {
         "fault_onset_launch_s": onset_s,
-        "time_to_detect_s": launch_s(min((f["first_at"] for f in firings), default=None)),
+        "time_to_detect_s": launch_s(min(cause_times, default=None)),
         "time_to_decide_s": launch_s(decision["recorded_at"] if decision else None),
+        "time_to_rollback_start_s": launch_s(_first(events, "rollback_started")),
         "time_to_rollback_s": launch_s(_first(events, "rollback_completed")),
-        "time_to_recover_s": launch_s(recovered),
+        "time_to_recover_s": launch_s(_first(events, "post_checks_green")),
         "tier": tier,
         "deadline_s": deadline,
-        "triggers": [f["id"] for f in firings],
+        "triggers": causes,
+        "noise": [f["id"] for f in firings if f["id"] not in causes],
         "rollback": _first(events, "rollback_started") is not None,
         "database_rollback": _first(events, "database_restored") is not None,
         "bad_rollback_caught": _first(events, "bad_rollback") is not None,
@@ -65,11 +86,18 @@ def score(
     return card
 
 
+def not_scored(card: dict[str, Any], why: str) -> dict[str, Any]:
+    """A scorecard of a run that broke: its measurements stay, its verdict is withheld."""
+    return {**card, "as_expected": None, "mismatches": [], "not_scored": why}
+
+
 def _mismatches(card: dict[str, Any], sc: Scenario) -> list[str]:
     exp, out = sc.expect, []
+    if card["gate"] is None:
+        out.append(f"no go/no-go gate was recorded, expected {exp.gate}")
+    elif card["gate"] != exp.gate:
+        out.append(f"gate was {card['gate']}, expected {exp.gate}")
     if exp.gate == "no-go" or card["gate"] == "no-go":
-        if card["gate"] != exp.gate:
-            out.append(f"gate was {card['gate']}, expected {exp.gate}")
         return out
     if card["rollback"] != exp.rollback:
         out.append(
@@ -77,26 +105,85 @@ def _mismatches(card: dict[str, Any], sc: Scenario) -> list[str]:
         )
     if exp.rollback and card["tier"] != (exp.tier.value if exp.tier else None):
         out.append(f"tier was {card['tier']}, expected {exp.tier}")
-    if exp.triggers and not set(exp.triggers) & set(card["triggers"]):
-        out.append(f"fired {card['triggers'] or 'nothing'}, expected one of {list(exp.triggers)}")
+    allowed = set(exp.triggers)
+    if exp.rollback and allowed and not allowed & set(card["triggers"]):
+        out.append(f"fired {card['triggers'] or 'nothing'}, expected one of {sorted(allowed)}")
+    stray = [t for t in card["triggers"] if allowed and t not in allowed]
+    if stray:
+        out.append(f"{', '.join(stray)} caused the decision, but the scenario allows only {sorted(allowed)}")
+    if not exp.rollback and card["triggers"]:
+        out.append(f"{', '.join(card['triggers'])} fired on a scenario that expects no trigger")
     if card["database_rollback"] != exp.database_rollback:
         out.append(f"database rollback {card['database_rollback']}, expected {exp.database_rollback}")
     if card["bad_rollback_caught"] != exp.bad_rollback_caught:
         out.append(f"bad rollback caught {card['bad_rollback_caught']}, expected {exp.bad_rollback_caught}")
     if exp.rollback and card["within_deadline"] is False:
         out.append(f"recovered after {card['time_to_recover_s']} s, tier deadline {card['deadline_s']} s")
-    if exp.rollback and card["time_to_recover_s"] is None:
+    if exp.rollback and card["rollback"] and card["time_to_recover_s"] is None:
         out.append("post-rollback checks never went green")
     return out
 
 
 def verdict(card: dict[str, Any]) -> str:
     """One phrase: the run went as its scenario expected, or what differed."""
+    if card.get("not_scored"):
+        return f"not scored: {card['not_scored']}"
     if card.get("as_expected") is None:
         return "no expectation"
     return (
         "as expected" if card["as_expected"] else "NOT as expected: " + "; ".join(card.get("mismatches", []))
     )
+
+
+def _dur(s: float) -> str:
+    s = abs(s)
+    if s < 90:
+        return f"{s:.0f} s"
+    return f"{s / 60:.0f} minutes" if s % 60 == 0 or s >= 600 else f"{int(s // 60)} min {s % 60:02.0f} s"
+
+
+def describe(card: dict[str, Any]) -> list[str]:
+    """The scorecard in words, one sentence a line (console, report)."""
+    if card.get("not_scored"):
+        return [f"Not scored: {card['not_scored']}."]
+    out: list[str] = []
+    if card.get("gate") == "no-go":
+        out.append("The go/no-go gate said NO-GO: the launch did not start.")
+    elif not card.get("rollback"):
+        out.append("No rollback trigger fired; the launch went ahead.")
+    else:
+        onset = card.get("fault_onset_launch_s")
+        parts = []
+        if card.get("time_to_detect_s") is not None:
+            where = "after the fault's onset" if onset is not None else "after T-0"
+            parts.append(f"detected {_dur(card['time_to_detect_s'])} {where}")
+        if card.get("time_to_decide_s") is not None:
+            parts.append(f"decided at {_dur(card['time_to_decide_s'])}")
+        start, done = card.get("time_to_rollback_start_s"), card.get("time_to_rollback_s")
+        if start is not None and done is not None:
+            parts.append(f"rolled back in {_dur(done - start)}")
+        rec = card.get("time_to_recover_s")
+        if rec is not None:
+            at = clock(rec + (onset or 0.0))
+            parts.append(f"recovered at {at}")
+        sentence = ", ".join(parts) or "rolled back"
+        deadline = card.get("deadline_s")
+        if deadline is not None and rec is not None:
+            inside = "inside" if rec <= deadline else "OUTSIDE"
+            sentence += f": {inside} the {card.get('tier')} tier's deadline of {_dur(deadline)}"
+        elif rec is None:
+            sentence += ": the post-rollback checks never went green"
+        out.append(sentence[0].upper() + sentence[1:] + ".")
+        if card.get("triggers"):
+            out.append(f"Caused by {', '.join(card['triggers'])} ({card.get('tier')} tier).")
+        if card.get("database_rollback"):
+            out.append("The database was restored from the last verified backup.")
+        if card.get("bad_rollback_caught"):
+            out.append("The emergency rollback left the wrong release running; that was caught.")
+    if card.get("noise"):
+        out.append(f"Fired during the rollback (noise, not causes): {', '.join(card['noise'])}.")
+    out.append(verdict(card)[0].upper() + verdict(card)[1:] + ".")
+    return out
 
 
 def review(ctx: PhaseContext) -> dict[str, Any]:

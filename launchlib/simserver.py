@@ -17,10 +17,11 @@ from typing import Any
 import uvicorn
 
 from launchlib.errors import TargetError
-from launchlib.faults import Fault
+from launchlib.faults import Fault, Scenario
+from launchlib.plan import Plan
 from launchlib.sim import SimConfig, SimState, create_app
 
-__all__ = ["SimServer", "bind_socket"]
+__all__ = ["SimServer", "bind_socket", "embedded_simulator"]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -107,6 +108,11 @@ class SimServer:
         assert self._server is not None
         asyncio.run(self._server.serve(sockets=[self._sock]))
 
+    @property
+    def alive(self) -> bool:
+        """Whether the server thread still serves (a stopped simulator stops a rehearsal)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (``launchlib sim serve``)."""
         server = uvicorn.Server(self._config())
@@ -143,3 +149,16 @@ class SimServer:
             r.raise_for_status()
             data: dict[str, Any] = r.json()
             return data
+
+
+def embedded_simulator(plan: Plan, scenario: Scenario | None, compress: float) -> SimServer:
+    """The simulator a rehearsal or a standalone notebook starts: the plan's releases, the
+    scenario's seed and faults, restarts of 15 launch seconds; started on a free loopback port."""
+    cfg = SimConfig(
+        seed=scenario.seed if scenario else SimConfig.seed,
+        previous=plan.releases.previous,
+        candidate=plan.releases.candidate,
+        restart_s=15.0 / compress,
+        compress=compress,
+    )
+    return SimServer("127.0.0.1", 0, cfg, list(scenario.faults) if scenario else []).start()

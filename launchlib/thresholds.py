@@ -86,7 +86,7 @@ class ConditionMetric(StrEnum):
     LATENCY_P95_DEGRADATION = "latency_p95_degradation"  # p95 / baseline p95 - 1
     STATUS_COUNT = "status_count"  # samples with exactly ``status``
     OK_COUNT = "ok_count"  # samples with a 2xx status
-    SINCE_LAST_SAMPLE_S = "since_last_sample_s"  # seconds since the last sample of any kind
+    SINCE_LAST_SAMPLE_S = "since_last_sample_s"  # seconds since the last answered sample (of classes)
     EVENT = "event"  # an external event (e.g. a security alert)
     MANUAL = "manual"  # raised by a person only
 
@@ -113,6 +113,7 @@ class Condition(_Strict):
     event: str | None = None
     window_s: float | None = None
     for_s: float | None = None
+    min_change_ms: float | None = None  # a degradation must also add this much p95, in ms
 
     @model_validator(mode="after")
     def _complete(self) -> Condition:
@@ -128,6 +129,8 @@ class Condition(_Strict):
             raise ValueError(f"metric {self.metric.value} needs 'classes'")
         if self.metric is ConditionMetric.STATUS_COUNT and self.status is None:
             raise ValueError("metric status_count needs 'status'")
+        if self.min_change_ms is not None and self.metric is not ConditionMetric.LATENCY_P95_DEGRADATION:
+            raise ValueError("min_change_ms applies to latency_p95_degradation only")
         return self
 
     def holds(self, value: Any) -> Any:

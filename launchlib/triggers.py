@@ -29,7 +29,11 @@ __all__ = ["Decision", "Evidence", "Firing", "TriggerEngine", "evaluate"]
 
 @dataclass
 class Evidence:
-    """Why a trigger fired: the value against its threshold, over which window, on how much data."""
+    """Why a trigger fired: the value against its threshold, over which window, on how much data.
+
+    ``unit`` is the threshold's unit; for a degradation the measured p95 and the baseline it was
+    compared with (its size and time span) come along, so the evidence reads on its own.
+    """
 
     value: float
     op: str
@@ -38,6 +42,12 @@ class Evidence:
     window_end: float
     samples: int
     first_true: float
+    unit: str = ""
+    measured_ms: float | None = None
+    baseline_ms: float | None = None
+    baseline_samples: int | None = None
+    baseline_span_s: float | None = None
+    min_change_ms: float | None = None
 
 
 @dataclass
@@ -110,6 +120,8 @@ class TriggerEngine:
             c = trig.condition
             window_s = (c.window_s if c.window_s is not None else mon.window_s) / self.compress
             hold = (c.for_s if c.for_s is not None else mon.for_s) / self.compress
+            if c.metric in latency:  # a p95 needs samples: at high compression, a floor in real time
+                window_s, hold = max(window_s, mon.min_real_window_s), max(hold, mon.min_real_for_s)
             idx = [self.class_names.index(x) for x in c.classes]
             self.rules.append(_Rule(tier, trig, idx, max(1, round(window_s / self.interval_s)), hold))
         self.events: list[tuple[float, str]] = []
@@ -117,6 +129,8 @@ class TriggerEngine:
         self._run_start: dict[str, float | None] = {r.trigger.id: None for r in self.rules}
         self.fired: dict[str, Firing] = {}
         self._history: list[pd.DataFrame] = []
+        self._measured: dict[str, np.ndarray] = {}  # p95 in ms behind each degradation value
+        self._base: tuple[float, int, float] | None = None  # baseline p95, samples, span
 
     # -- input -------------------------------------------------------------------------
     def feed(self, samples: pd.DataFrame | RowArrays) -> None:
@@ -161,7 +175,7 @@ class TriggerEngine:
                 out[r.trigger.id] = (value, value.astype(np.int64), value > 0)
                 continue
             if c.metric is CM.SINCE_LAST_SAMPLE_S:
-                value = t - last_seen
+                value = t - (self._last_answered(ks, r.cls_idx) if r.cls_idx else last_seen)
                 n = np.zeros(len(ks), np.int64)
                 out[r.trigger.id] = (value, n, c.holds(value))
                 continue
@@ -181,9 +195,16 @@ class TriggerEngine:
                 value = hist_quantile(hist, 0.95)
                 if c.metric is CM.LATENCY_P95_DEGRADATION:
                     base = agg.base_hist[slots].sum(axis=0)
-                    base_p95 = hist_quantile(base, 0.95)[0] if base.sum() >= self.min_samples else np.nan
+                    n_base = int(base.sum())
+                    base_p95 = hist_quantile(base, 0.95)[0] if n_base >= self.min_samples else np.nan
+                    span = agg.base_last_ts - agg.base_first_ts if n_base else 0.0
+                    self._base = (float(base_p95), n_base, float(span) * self.compress)
+                    self._measured[r.trigger.id] = value
+                    change = value - base_p95
                     value = value / base_p95 - 1.0
                     enough &= not math.isnan(base_p95)
+                    with np.errstate(invalid="ignore"):
+                        enough &= change >= (c.min_change_ms or 0.0)
             elif c.metric is CM.OK_COUNT:
                 value = agg.window_sum(agg.ok[:, r.cls_idx], ks, w).sum(axis=1).astype(float)
                 enough = np.ones(len(ks), bool)
@@ -201,6 +222,14 @@ class TriggerEngine:
         last = np.maximum.accumulate(np.r_[self.agg.base_last_ts, self.agg.last_ts[1:]])
         idx = np.minimum(ks, len(last) - 1)
         seen = last[idx]
+        return np.where(np.isfinite(seen), seen, self.deploy_at)
+
+    def _last_answered(self, ks: np.ndarray, cls_idx: list[int]) -> np.ndarray:
+        """Newest answered sample of these classes at or before each evaluation k."""
+        per_bucket = self.agg.last_answered[:, cls_idx].max(axis=1)
+        base = float(self.agg.base_last_answered[cls_idx].max())
+        last = np.maximum.accumulate(np.r_[base, per_bucket[1:]])
+        seen = last[np.minimum(ks, len(last) - 1)]
         return np.where(np.isfinite(seen), seen, self.deploy_at)
 
     def apply(
@@ -230,7 +259,12 @@ class TriggerEngine:
                         window_end=float(t[i]),
                         samples=int(n[i]),
                         first_true=start,
+                        unit=c.unit.value if c.unit else "",
                     )
+                    if tid in self._measured and self._base is not None:
+                        ev.measured_ms = float(self._measured[tid][i])
+                        ev.baseline_ms, ev.baseline_samples, ev.baseline_span_s = self._base
+                        ev.min_change_ms = c.min_change_ms
                     self.fired[tid] = Firing(tid, r.tier.id.value, float(t[i]), ev)
                     new.append(self.fired[tid])
             self._run_start[tid] = start
@@ -246,6 +280,10 @@ class TriggerEngine:
         return new
 
     # -- output ------------------------------------------------------------------------
+    def pending(self) -> list[str]:
+        """Triggers whose condition holds now but whose ``for`` period has not yet elapsed."""
+        return [tid for tid, start in self._run_start.items() if start is not None and tid not in self.fired]
+
     def decision(self) -> Decision:
         fired = sorted(self.fired.values(), key=lambda f: (f.first_at, Tier(f.tier).rank))
         until = self.deploy_at + self.evaluated * self.interval_s if self.evaluated else None

@@ -11,31 +11,17 @@ from pathlib import Path
 
 import nbformat
 
+from launchlib.params import PhaseParams
 from launchlib.phases import phase_kind
 from launchlib.planfile import load_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PARAMS = """phase = "{phase}"
-run_dir = ""  # empty: a new run folder under reports/
-plan_path = "parameters/plan.yaml"
-target_url = ""  # empty: an embedded simulator
-scenario = ""  # a name under parameters/scenarios/, or a path
-compress = 30.0  # launch seconds per real second
-signoffs = "parameters/signoffs/rehearsal.yaml"  # headless sign-offs; empty: only the widgets
-skip_signoffs = []  # PHASE/item left unsigned
-external_monitor = False  # True when the runner's monitor is watching
-prometheus_url = ""
-database_url_env = ""  # name of an env variable with a PostgreSQL URL, for backup verification
-docker_project = ""  # a compose project on the target's Docker Engine (DOCKER_HOST): deploy and roll back"""
-
 OPEN = """import launchlib as ll
 
-ctx = ll.open_phase(phase, run_dir=run_dir, plan_path=plan_path, target_url=target_url, scenario=scenario,
-                    compress=compress, signoffs=signoffs, skip_signoffs=skip_signoffs,
-                    external_monitor=external_monitor, prometheus_url=prometheus_url,
-                    database_url_env=database_url_env, docker_project=docker_project)
-result = ll.run_phase(ctx)
+with ll.open_phase(**ll.notebook_parameters(globals())) as ctx:
+    result = ll.run_phase(ctx)
+    result.glue()  # in the same cell: a chart or widget error below cannot lose the result
 print(f"{result.phase}: {result.status.value} {result.reason}")"""
 
 CHART = {
@@ -62,7 +48,7 @@ def notebook(phase: str, kind: str) -> nbformat.NotebookNode:
     )
     cells = [
         nbformat.v4.new_markdown_cell(title),
-        nbformat.v4.new_code_cell(PARAMS.format(phase=phase)),
+        nbformat.v4.new_code_cell(PhaseParams.cell(phase)),
         nbformat.v4.new_code_cell(OPEN),
         nbformat.v4.new_code_cell(CHART[kind]),
     ]
@@ -70,7 +56,6 @@ def notebook(phase: str, kind: str) -> nbformat.NotebookNode:
     widget = CHECKLIST.get(kind, "ll.checklist(ctx.plan, ctx.ledger, phase)")
     if widget:
         cells.append(nbformat.v4.new_code_cell(widget))
-    cells.append(nbformat.v4.new_code_cell("result.glue()\nctx.close()"))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb

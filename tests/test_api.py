@@ -51,6 +51,11 @@ PUBLIC = {
     "show",
     "sign",
     "timeline_chart",
+    "PhaseParams",
+    "dry_run",
+    "exit_code",
+    "notebook_parameters",
+    "run_single",
 }
 
 

@@ -260,7 +260,8 @@ def test_signoff_page_in_voila_shows_no_code_and_enforces_roles(tmp_path: Path) 
     url = f"http://127.0.0.1:{port}/"
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
     try:
-        _wait_http(url, proc, log)
+        # any answer from a path that is not the page: requesting the page itself starts a kernel
+        _wait_http(url + "launchlib-readiness-probe", proc, log)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
             try:

@@ -41,7 +41,7 @@ CASES = {
     "security_breach": [Paint(900, 1800, ("/admin/config",), status=200)],
     "critical_trading_failure": [Paint(900, 1800, ("/api/orders",), status=500, share=0.6)],
     "data_integrity": [Paint(900, 1800, ("/api/integrity",), status=409)],
-    "performance_degradation": [Paint(900, 1800, API, factor=2.0)],
+    "performance_degradation": [Paint(900, 1800, API, add_ms=130)],
     "api_latency": [Paint(900, 1800, API, add_ms=600)],
     "error_rate": [Paint(900, 1800, ("/api/market",), status=500, share=0.25)],
     "trading_errors": [Paint(900, 1800, ("/api/orders",), status=500, share=0.05)],
@@ -61,10 +61,28 @@ ALSO = {
     },
     "critical_trading_failure": {"error_rate", "trading_errors"},
     "api_latency": {"performance_degradation", "performance_issues"},
+    "performance_degradation": {"performance_issues"},
     "error_rate": {"minor_functionality"},
     "risk_failures": set(),
     "minor_functionality": set(),
 }
+
+
+def test_degradation_needs_a_minimum_absolute_change(plan: Plan) -> None:
+    """+100 % of a ~50-ms p95 is +50 ms: under the plan's 100-ms floor, so noise, not a rollback."""
+    _, fired = run(plan, Paint(900, 1800, API, factor=2.0))
+    assert "performance_degradation" not in fired, fired
+
+
+def test_degradation_evidence_names_p95_and_baseline(plan: Plan) -> None:
+    _, fired = run(plan, *CASES["performance_degradation"])
+    ev = fired["performance_degradation"].evidence
+    assert ev.unit == "ratio" and ev.min_change_ms == 100.0
+    assert ev.measured_ms is not None and ev.baseline_ms is not None
+    assert ev.measured_ms - ev.baseline_ms >= 100.0 and ev.value > 0.5
+    assert (
+        ev.baseline_samples and ev.baseline_samples > 1000 and ev.baseline_span_s == pytest.approx(600, abs=5)
+    )
 
 
 @pytest.mark.parametrize("trigger", sorted(CASES))
