@@ -103,6 +103,9 @@ class Expectation(BaseModel):
     database_rollback: bool = False
     bad_rollback_caught: bool = False
     gate: str = "go"
+    # launch seconds at which the fault crosses the plan's thresholds (a ramp starts below them);
+    # the tier's deadline runs from here. Default: the fault's onset.
+    detectable_at_s: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _check(self) -> Expectation:

@@ -117,11 +117,18 @@ def execute_rollback(
         out.database_rollback = True
     out.completed = record_event(ctx.run_dir, "rollback_completed", procedures=out.procedures)["at"]
     ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback
-    for _ in range(3):  # the services settle after a restart: recheck a bounded number of times
-        results = _post_checks(ctx)
-        if all(r.passed for _, r in results):
+    # the services settle after a restart, and an infrastructure fault may outlast the release
+    # rollback: recheck until green or until the tier's deadline (from the decision) has passed
+    tier = decision.get("tier")
+    deadline_s = plan.tier(tier).deadline_s if tier else 300.0
+    until = float(decision.get("decided_at") or out.started) + deadline_s / ctx.compress
+    pause = max(0.5, plan.monitoring.interval_s / ctx.compress)
+    attempts = 0
+    while True:
+        results, attempts = _post_checks(ctx), attempts + 1
+        if all(r.passed for _, r in results) or (attempts >= 3 and time.time() + pause > until):
             break
-        time.sleep(0.5)
+        time.sleep(pause)
     for it, r in results:
         record_check(ctx.ledger, PHASE, it.id, r.passed, r.detail)
         out.checks.append({"id": it.id, "text": it.text, "passed": r.passed, "detail": r.detail})

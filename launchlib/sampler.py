@@ -123,7 +123,7 @@ class Sampler:
         endpoints: Sequence[Endpoint] = DEFAULT_ENDPOINTS,
         on_rows: Callable[[list[Row]], None] | None = None,
         flush_s: float = 0.5,
-        max_connections: int = 16,
+        max_connections: int | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError("sampling rate must be positive")
@@ -132,7 +132,9 @@ class Sampler:
         self.endpoints = list(endpoints)
         self.on_rows = on_rows
         self.flush_s = flush_s
-        self.max_connections = max_connections
+        # every request in flight needs a connection: a pool smaller than rate × timeout makes
+        # requests wait for each other when some hang, and that wait would count as latency
+        self.max_connections = max_connections or max(16, math.ceil(rate * target.timeout_s) + 16)
         self.heartbeat = time.monotonic()  # the send loop's last turn: a stalled loop is a dead monitor
         self._stop = threading.Event()
 

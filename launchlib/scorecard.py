@@ -80,7 +80,11 @@ def score(
         "gate": None if gate_go is None else ("go" if gate_go else "no-go"),
     }
     rec = card["time_to_recover_s"]
-    card["within_deadline"] = None if deadline is None or rec is None else rec <= deadline
+    late_start = 0.0  # a fault that starts below the thresholds: the deadline runs from when it is visible
+    if scenario and scenario.expect.detectable_at_s is not None and onset_s is not None:
+        late_start = max(0.0, scenario.expect.detectable_at_s - onset_s)
+    card["deadline_from_s"] = late_start
+    card["within_deadline"] = None if deadline is None or rec is None else rec - late_start <= deadline
     card["mismatches"] = _mismatches(card, scenario) if scenario else []
     card["as_expected"] = not card["mismatches"] if scenario else None
     return card
@@ -118,7 +122,10 @@ def _mismatches(card: dict[str, Any], sc: Scenario) -> list[str]:
     if card["bad_rollback_caught"] != exp.bad_rollback_caught:
         out.append(f"bad rollback caught {card['bad_rollback_caught']}, expected {exp.bad_rollback_caught}")
     if exp.rollback and card["within_deadline"] is False:
-        out.append(f"recovered after {card['time_to_recover_s']} s, tier deadline {card['deadline_s']} s")
+        start = f" counted from {card['deadline_from_s']:g} s" if card.get("deadline_from_s") else ""
+        out.append(
+            f"recovered after {card['time_to_recover_s']} s, tier deadline {card['deadline_s']} s{start}"
+        )
     if exp.rollback and card["rollback"] and card["time_to_recover_s"] is None:
         out.append("post-rollback checks never went green")
     return out
@@ -169,7 +176,7 @@ def describe(card: dict[str, Any]) -> list[str]:
         sentence = ", ".join(parts) or "rolled back"
         deadline = card.get("deadline_s")
         if deadline is not None and rec is not None:
-            inside = "inside" if rec <= deadline else "OUTSIDE"
+            inside = "inside" if card.get("within_deadline") else "OUTSIDE"
             sentence += f": {inside} the {card.get('tier')} tier's deadline of {_dur(deadline)}"
         elif rec is None:
             sentence += ": the post-rollback checks never went green"

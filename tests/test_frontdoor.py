@@ -7,7 +7,6 @@ mid-run, a target that goes away, dry runs, and notebook parameters nobody decla
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -271,15 +270,15 @@ def test_no_false_rollback_with_a_cpu_hog(tmp_path: Path, scenario: str) -> None
     assert m.scorecard["as_expected"], m.scorecard["mismatches"]
 
 
-def test_signals_are_not_inherited_by_kernels() -> None:
+def test_signals_are_not_inherited_by_kernels(tmp_path: Path) -> None:
     """A kernel runs in its own session: Ctrl-C on the terminal reaches the runner, not the kernel."""
-    from launchlib.kernels import KernelPool
-
-    pool = KernelPool(str(ROOT), warm=False)
-    km = pool.take()
-    try:
-        pid = km.provisioner.pid  # type: ignore[union-attr]
-        assert os.getsid(pid) != os.getsid(0)
-    finally:
-        pool.release(km)
-        pool.close()
+    code = (
+        "import os; from launchlib.kernels import KernelPool\n"
+        f"pool = KernelPool({str(tmp_path)!r}, warm=False); km = pool.take()\n"
+        "print(os.getsid(km.provisioner.pid), os.getsid(0)); pool.release(km); pool.close()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), timeout=120
+    )
+    kernel, runner = proc.stdout.split()
+    assert kernel != runner, proc.stderr
