@@ -28,6 +28,7 @@ __all__ = [
     "RUN_ID",
     "Manifest",
     "PhaseEntry",
+    "check_run_id",
     "create_run",
     "open_run_ledger",
     "read_manifest",
@@ -74,22 +75,32 @@ class Manifest(BaseModel):
     error: dict[str, Any] | None = None
 
 
+def check_run_id(run_id: str) -> str:
+    """A run id is a name: letters, digits and ``. _ + -``, never a path (no ``/``, no ``..``)."""
+    if not RUN_ID.match(run_id) or run_id in (".", "..") or ".." in run_id:
+        raise RunError(f"--run-id {run_id!r}: a run id is a name: letters, digits and . _ + - only")
+    return run_id
+
+
 def create_run(reports: Path | str, run_id: str) -> Path:
     """A new run folder; an existing one is refused, never overwritten."""
-    if not RUN_ID.match(run_id):
-        raise RunError(f"run id {run_id!r}: use letters, digits and . _ + - only")
-    folder = Path(reports) / run_id
+    folder = Path(reports) / check_run_id(run_id)
+    if Path(reports).exists() and not Path(reports).is_dir():
+        raise RunError(f"{reports}: --reports is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=False)
     except FileExistsError:
         raise RunError(
             f"{folder}: a run with id {run_id!r} already exists; choose another --run-id"
         ) from None
+    except OSError as exc:
+        raise RunError(f"{folder}: cannot create the run folder: {exc.strerror}") from None
     return folder
 
 
 def open_run_ledger(run_dir: Path, plan_path: Path) -> tuple[Plan, Ledger]:
     """The plan a run used (its own copy when it has one) and its ledger, for the CLI."""
+    check_run_id(run_dir.name)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder (start the run first, e.g. launchlib run-phase)")
     own = run_dir / "plan.yaml"

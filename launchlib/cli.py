@@ -33,6 +33,10 @@ def reports_errors(fn: F) -> F:
             for line in exc.lines():
                 click.echo(f"error: {line}", err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:  # a path the user gave cannot be read or written: bad input
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 
@@ -154,7 +158,7 @@ def sim() -> None:
 
 
 @sim.command("serve")
-@click.option("--port", type=int, default=8700, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8700, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--scenario", default=None, help="inject this scenario's faults (armed at the deploy)")
 @click.option("--seed", type=int, default=7, show_default=True)
@@ -251,7 +255,9 @@ def signoff_status(run_id: str, phase: str | None, reports: Path, plan_path: Pat
 @signoff.command("page")
 @click.argument("run_id")
 @click.option("--phase", "phases", multiple=True, help="a phase to show (repeat); default: go/no-go")
-@click.option("--port", default=8866, show_default=True, help="port on 127.0.0.1")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8866, show_default=True, help="port on 127.0.0.1"
+)
 @click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
 @reports_errors
@@ -274,7 +280,11 @@ def signoff_page(run_id: str, phases: tuple[str, ...], port: int, reports: Path,
     "--target", "target_url", default="", help="a target base URL (default: the embedded simulator)"
 )
 @click.option(
-    "--compress", type=float, default=30.0, show_default=True, help="launch seconds per real second"
+    "--compress",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="launch seconds per real second",
 )
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
 @click.option(
@@ -329,7 +339,7 @@ def rehearse(
 @click.option(
     "--target", "target_url", default="", help="the target base URL (default: the embedded simulator)"
 )
-@click.option("--compress", type=float, default=1.0, show_default=True)
+@click.option("--compress", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True)
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
 @click.option(
     "--signoffs", default="", help="a sign-off file to apply (default: none, sign with the widgets/CLI)"
@@ -398,18 +408,25 @@ def run_phase(
 @click.option("--run-id", required=True)
 @click.option("--target", "target_url", required=True, help="the target base URL")
 @click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--rate", type=float, default=100.0, show_default=True, help="requests per second in all")
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="requests per second in all",
+)
 @click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
 @reports_errors
 def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path: Path) -> None:
     """Watch a target continuously from the baseline on, recording into the run folder."""
     import time
 
+    from launchlib.archive import check_run_id
     from launchlib.monitor import Monitor
     from launchlib.planfile import load_plan
     from launchlib.target import Target
 
-    run_dir = reports.absolute() / run_id
+    run_dir = reports.absolute() / check_run_id(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     mon = Monitor(load_plan(plan_path), Target(target_url), run_dir, rate=rate).start()
     click.echo(f"monitoring {target_url} into {run_dir} (Ctrl-C to stop)")

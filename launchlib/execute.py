@@ -13,11 +13,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from launchlib.archive import create_run, render_html
+from launchlib.archive import check_run_id, create_run, render_html
 from launchlib.context import PROJECT_ROOT
 from launchlib.errors import PlanError, RunBroken, RunError
 from launchlib.kernels import KernelPool, start_kernel
 from launchlib.params import PhaseParams, check_notebook_parameters
+from launchlib.planfile import load_plan
 from launchlib.result import RESULT_SCRAP, PhaseResult
 
 __all__ = ["NOTEBOOKS", "execute_phase", "run_single"]
@@ -111,7 +112,10 @@ def run_single(
     if database_url_env and not os.environ.get(database_url_env):
         raise RunError(f"--database-url-env: {database_url_env} is not set (a PostgreSQL connection URL)")
     reports, plan_path = Path(reports).absolute(), Path(plan_path).absolute()
-    run_dir = reports / run_id
+    run_dir = reports / check_run_id(run_id)
+    load_plan(
+        plan_path if not (run_dir / "plan.yaml").exists() else run_dir / "plan.yaml"
+    )  # bad plan: nothing made
     if not run_dir.exists():
         create_run(reports, run_id)
         shutil.copyfile(plan_path, run_dir / "plan.yaml")

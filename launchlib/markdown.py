@@ -431,4 +431,23 @@ def import_markdown(path: Path | str) -> ImportResult:
         raise PlanError([Problem(str(path), "", f"cannot read file: {exc.strerror}")]) from exc
     importer = _Importer(parse_markdown(text), str(path))
     plan = importer.run()
+    missing = []
+    if not any(p.items for p in plan.phases):
+        missing.append(
+            Problem(
+                str(path),
+                "phases",
+                "no checklist items found ('- [ ] …' lines under '#### T-24 Hours' and the like)",
+            )
+        )
+    if not any(True for _ in plan.triggers()):
+        missing.append(
+            Problem(
+                str(path),
+                "rollback",
+                "no rollback triggers found ('### Rollback Triggers' with '#### Immediate Rollback …')",
+            )
+        )
+    if missing:
+        raise PlanError(missing + [Problem(str(path), "", f"warning: {w}") for w in importer.warnings])
     return ImportResult(plan=plan, warnings=importer.warnings)

@@ -86,6 +86,7 @@ class Monitor:
         self._decided = False
         self.samples = 0
         self.written_until = 0.0  # newest sample time on disk
+        self._last_ts: float | None = None  # newest sample time seen
         self.last_rows_at = time.monotonic()
         self.error: BaseException | None = None
         self._recent: deque[Row] = deque(maxlen=max(200, int(rate * 3)))
@@ -110,12 +111,16 @@ class Monitor:
         return self
 
     def stop(self) -> None:
+        """Stop sampling, write what is pending and judge the windows the samples cover (once)."""
+        if self._stopping:
+            return
         self._stopping = True
         self._sampler.stop()
         self._thread.join(timeout=self.target.timeout_s + 5.0)
         with self._lock:
             self._write_part()
-            self._evaluate(time.time() + self.lateness_s + 1.0)
+            if self._last_ts is not None:  # not beyond the data: silence after the end is no gap
+                self._evaluate(self._last_ts + self.lateness_s)
         self._status("stopped" if self.error is None else f"failed: {self.error}")
 
     def __enter__(self) -> Monitor:
@@ -151,6 +156,8 @@ class Monitor:
         with self._lock:
             self.last_rows_at = time.monotonic()
             self.samples += len(rows)
+            newest = max(r[0] for r in rows)
+            self._last_ts = newest if self._last_ts is None else max(self._last_ts, newest)
             self._recent.extend(rows)
             self._part += rows
             if time.time() - self._part_started >= PART_S:

@@ -12,13 +12,14 @@ import re
 from collections.abc import Iterator
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from launchlib.thresholds import Condition, Threshold
 
 __all__ = [
     "ALL_TEAMS",
     "KNOWN_CHECKS",
+    "KNOWN_METRICS",
     "Checklists",
     "Conclusion",
     "Escalation",
@@ -70,6 +71,18 @@ KNOWN_CHECKS: dict[str, str] = {
     "triggers": "the rollback-trigger engine watches the target and none has fired",
     "metrics": "a threshold on the monitored metrics holds",
     "signoff": "every required item of the phase is done or waived in the sign-off ledger",
+}
+
+
+#: Success metrics the kit can measure from samples (``check: metrics`` items name one of these).
+KNOWN_METRICS: dict[str, str] = {
+    "p95_latency_ms": "p95 latency of answered API, trading and risk calls",
+    "p99_latency_ms": "p99 latency of answered API, trading and risk calls",
+    "error_rate": "share of API, trading and risk calls that failed (no answer or 5xx)",
+    "availability": "share of API, trading and risk calls that did not fail",
+    "uptime": "share of /health calls that did not fail",
+    "trading_execution_ms": "p95 latency of answered order calls",
+    "risk_calculation_ms": "p95 latency of answered risk calculations",
 }
 
 
@@ -184,10 +197,16 @@ class TriggerTier(_Strict):
 
     id: Tier
     title: str
-    from_s: int
-    until_s: int
-    deadline_s: int
+    from_s: int = Field(ge=0)
+    until_s: int = Field(gt=0)
+    deadline_s: int = Field(gt=0)
     triggers: list[Trigger] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _range(self) -> TriggerTier:
+        if self.until_s <= self.from_s:
+            raise ValueError(f"until_s {self.until_s} must be after from_s {self.from_s}")
+        return self
 
 
 class Procedure(_Strict):
@@ -219,7 +238,7 @@ class IncidentClass(_Strict):
     id: str
     title: str
     response: str
-    response_s: int
+    response_s: int = Field(ge=0)
     incidents: list[IncidentType] = Field(default_factory=list)
 
 
@@ -244,15 +263,16 @@ class Checklists(_Strict):
 class Monitoring(_Strict):
     """How triggers are evaluated (see the trigger engine) and which endpoint is which class."""
 
-    interval_s: float = 10.0
-    window_s: float = 60.0
-    for_s: float = 30.0
-    min_samples: int = 10
+    interval_s: float = Field(10.0, gt=0)
+    window_s: float = Field(60.0, gt=0)
+    for_s: float = Field(30.0, gt=0)
+    min_samples: int = Field(10, ge=1)
     # a rehearsal compresses time: a p95 over 60 launch seconds at 30x is 2 real seconds and ~100
     # samples, mostly noise. Latency windows and their 'for' span at least these real seconds.
-    min_real_window_s: float = 5.0
-    min_real_for_s: float = 1.0
+    min_real_window_s: float = Field(5.0, gt=0)
+    min_real_for_s: float = Field(1.0, ge=0)
     endpoint_classes: dict[str, str] = Field(
+        min_length=1,
         default_factory=lambda: {
             "/health": "health",
             "/api/market": "api",
@@ -260,8 +280,14 @@ class Monitoring(_Strict):
             "/api/risk": "risk",
             "/api/integrity": "integrity",
             "/admin/config": "security",
-        }
+        },
     )
+
+    @model_validator(mode="after")
+    def _for_within_window(self) -> Monitoring:
+        if self.for_s > self.window_s:
+            raise ValueError(f"for_s {self.for_s:g} must not exceed window_s {self.window_s:g}")
+        return self
 
 
 class Releases(_Strict):

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from launchlib.errors import PlanError, Problem
-from launchlib.plan import ALL_TEAMS, KNOWN_CHECKS, Item, Plan
+from launchlib.plan import ALL_TEAMS, KNOWN_CHECKS, KNOWN_METRICS, Item, Plan
 from launchlib.yamlfile import Lines, dump_yaml, line_for, load_yaml, problems_from_validation
 
 __all__ = ["DEFAULT_PLAN", "check_plan", "load_plan", "plan_to_data", "save_plan"]
@@ -40,6 +40,14 @@ def _items_problems(plan: Plan, items: list[Item], loc: Loc, roles: set[str]) ->
             out.append(((*loc, i, "check"), f"unknown check {item.check!r}"))
         if item.check == "metrics" and item.threshold is None:
             out.append(((*loc, i, "threshold"), "missing threshold for a 'metrics' check"))
+        elif item.check == "metrics" and item.threshold and item.threshold.metric not in KNOWN_METRICS:
+            out.append(
+                (
+                    (*loc, i, "threshold", "metric"),
+                    f"unknown metric {item.threshold.metric!r} (measurable: {', '.join(KNOWN_METRICS)}); "
+                    "drop the check to sign it by hand",
+                )
+            )
         if item.phase is not None and item.phase not in phases:
             out.append(((*loc, i, "phase"), f"unknown phase {item.phase!r}"))
     return out

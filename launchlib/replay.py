@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from launchlib.errors import DataError, Problem
 from launchlib.plan import Plan
 from launchlib.sources import parse_time, read_events, read_samples
 from launchlib.success import evaluate_success
@@ -25,6 +26,20 @@ def replay_file(
     deploy = parse_time(deploy_at)
     end = parse_time(until, "--until") if until is not None else None
     evs = read_events(events) if events is not None else []
+    first, last = float(df["ts"].min()), float(df["ts"].max())
+    if not first <= deploy <= last:
+        raise DataError(
+            [
+                Problem(
+                    "--deploy-at",
+                    "",
+                    f"{deploy:.3f} is outside the samples ({first:.3f} … {last:.3f}): "
+                    "the deploy must fall within the recorded data",
+                )
+            ]
+        )
+    if end is not None and end <= deploy:
+        raise DataError([Problem("--until", "", f"{end:.3f} is not after the deploy at {deploy:.3f}")])
     rows = TriggerEngine(plan, deploy).rows(df)
     del df
     decision, _ = evaluate(plan, rows, deploy, evs, end)

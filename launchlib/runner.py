@@ -24,12 +24,12 @@ from pathlib import Path
 from launchlib.archive import Manifest, PhaseEntry, create_run, render_html, write_index, write_manifest
 from launchlib.console import Console
 from launchlib.context import project_path
-from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, RunBroken
+from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, PlanError, RunBroken
 from launchlib.execute import NOTEBOOKS, execute_phase
 from launchlib.faults import Scenario, load_scenario
 from launchlib.kernels import KernelPool
 from launchlib.monitor import Monitor
-from launchlib.params import PhaseParams
+from launchlib.params import PhaseParams, check_notebook_parameters
 from launchlib.phases import phase_kind
 from launchlib.plan import Plan
 from launchlib.planfile import load_plan
@@ -38,6 +38,7 @@ from launchlib.result import PhaseResult, PhaseStatus
 from launchlib.rollback import PHASE as ROLLBACK
 from launchlib.runlog import DECISIONS, read_jsonl, rollback_decision
 from launchlib.scorecard import describe, not_scored, score
+from launchlib.signoff import load_signoffs
 from launchlib.simserver import SimServer, embedded_simulator
 from launchlib.supervisor import Supervisor
 from launchlib.target import DEFAULT_TOKEN_ENV, Target
@@ -132,6 +133,17 @@ def rehearse(
     reports = Path(reports).absolute()
     plan_path, signoffs = project_path(str(plan_path)), project_path(str(signoffs))
     plan, sc = load_plan(plan_path), load_scenario(scenario, Path(project_path("parameters/scenarios")))
+    if signoffs:
+        load_signoffs(signoffs, plan)  # a bad sign-off file is bad input: refused before anything runs
+    problems = [
+        problem
+        for phase in [*(p.id for p in plan.phases), ROLLBACK]
+        for problem in check_notebook_parameters(
+            notebooks / f"{phase}.ipynb", PhaseParams(phase=phase).to_papermill()
+        )
+    ]
+    if problems:
+        raise PlanError(problems)
     if target_url and not (probe := check_health(Target(target_url))).passed:
         raise RunBroken(f"--target {target_url}: unreachable at start ({probe.detail})")
     run_dir = create_run(reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -184,7 +196,10 @@ def rehearse(
                 if kind == "deploy" and monitor is None:
                     monitor = Monitor(plan, Target(target_url), run_dir, compress=compress).start()
                     sup.monitor = monitor
-                sup.begin(phase)
+                if kind == "review" and monitor is not None:  # the launch watch is over
+                    sup.monitor = None
+                    monitor.stop()
+                sup.begin(phase, rollback=kind == "review")
                 res = r.run(phase, f"[{n:2d}/{n_all}]", pool, m, sup)
                 if sup.stop_reason:
                     break

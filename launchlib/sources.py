@@ -7,9 +7,11 @@ ISO-8601 with offset), at least one row. Problems raise :class:`DataError` namin
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from launchlib.errors import DataError, Problem
@@ -22,9 +24,13 @@ REQUIRED = ("ts", "endpoint", "latency_ms", "status")
 def parse_time(value: str | float, where: str = "--deploy-at") -> float:
     """Epoch seconds from epoch seconds or ISO-8601 with an offset."""
     try:
-        return float(value)
+        seconds = float(value)
     except (TypeError, ValueError):
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise DataError([Problem(where, "", f"time {value!r} is not a finite number of seconds")])
+        return seconds
     try:
         ts = pd.Timestamp(str(value))
     except ValueError:
@@ -58,6 +64,19 @@ def normalise_samples(df: pd.DataFrame, name: str = "samples") -> pd.DataFrame:
     if status.isna().any():
         row = int(status.isna().to_numpy().nonzero()[0][0])
         raise DataError([Problem(name, "status", f"not an HTTP status in row {row + 1}")])
+    raw = df["latency_ms"]
+    latency = pd.to_numeric(raw, errors="coerce")
+    # empty latency is allowed (no answer); text, negative and infinite latencies are not
+    bad = (
+        (latency.isna() & raw.notna() & (raw.astype("string").str.strip().fillna("") != ""))
+        | (latency < 0)
+        | latency.isin([np.inf, -np.inf])
+    )
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise DataError(
+            [Problem(name, "latency_ms", f"{raw.iloc[row]!r} in row {row + 1} is not a latency in ms (>= 0)")]
+        )
     return df
 
 
@@ -87,8 +106,9 @@ def read_events(path: Path | str) -> list[tuple[float, str]]:
             if text.startswith("[")
             else [json.loads(ln) for ln in text.splitlines() if ln.strip()]
         )
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError([Problem(str(path), "", f"cannot read events: {exc}")]) from None
+    except (OSError, ValueError) as exc:  # JSON and UTF-8 decoding errors are ValueErrors
+        reason = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise DataError([Problem(str(path), "", f"cannot read events: {reason}")]) from None
     out = []
     for i, ev in enumerate(items):
         if not isinstance(ev, dict) or "ts" not in ev or "event" not in ev:

@@ -102,7 +102,7 @@ class Supervisor:
         return None
 
     def begin(self, phase: str, *, rollback: bool = False) -> None:
-        """A notebook starts; from the rollback on, decisions no longer interrupt anything."""
+        """A notebook starts; from the rollback (or the review) on, decisions interrupt nothing."""
         with self._lock:
             self.phase = phase
             if rollback:

@@ -69,12 +69,27 @@ class Threshold(_Strict):
     value: float
     unit: Unit
 
+    @model_validator(mode="after")
+    def _in_range(self) -> Threshold:
+        _check_range(self.value, self.unit, degradation=self.metric.endswith("degradation"))
+        return self
+
     def holds(self, value: float) -> bool:
         """Whether a measured value meets this threshold."""
         return self.op.holds(value, self.value)
 
     def __str__(self) -> str:
         return f"{self.metric} {self.op.value} {self.value:g}"
+
+
+def _check_range(value: float, unit: Unit | None, degradation: bool = False) -> None:
+    """A threshold's value must make sense in its unit (a ratio of 50 is a typo for 0.5)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"threshold {value} is not a finite number")
+    if value < 0:
+        raise ValueError(f"threshold {value:g} must not be negative")
+    if unit is Unit.RATIO and value > 1 and not degradation:
+        raise ValueError(f"a ratio threshold must be within [0, 1], got {value:g} (50 % is 0.5)")
 
 
 class ConditionMetric(StrEnum):
@@ -131,6 +146,20 @@ class Condition(_Strict):
             raise ValueError("metric status_count needs 'status'")
         if self.min_change_ms is not None and self.metric is not ConditionMetric.LATENCY_P95_DEGRADATION:
             raise ValueError("min_change_ms applies to latency_p95_degradation only")
+        _check_range(self.threshold, self.unit, self.metric is ConditionMetric.LATENCY_P95_DEGRADATION)
+        if (
+            self.metric in (ConditionMetric.SUCCESS_RATIO, ConditionMetric.FAILURE_RATIO)
+            and self.threshold > 1
+        ):
+            raise ValueError(f"a {self.metric.value} threshold must be within [0, 1], got {self.threshold:g}")
+        for name in ("window_s", "for_s"):
+            v = getattr(self, name)
+            if v is not None and not v > 0:
+                raise ValueError(f"{name} must be > 0, got {v:g}")
+        if self.window_s is not None and self.for_s is not None and self.for_s > self.window_s:
+            raise ValueError(f"for_s {self.for_s:g} must not exceed window_s {self.window_s:g}")
+        if self.min_change_ms is not None and self.min_change_ms < 0:
+            raise ValueError(f"min_change_ms must not be negative, got {self.min_change_ms:g}")
         return self
 
     def holds(self, value: Any) -> Any:
@@ -170,12 +199,25 @@ _SUBJECTS: list[tuple[str, str]] = [
     ("performance degradation", "latency_p95_degradation"),
 ]
 
-_PHRASE = re.compile(
-    r"(?P<subject>[A-Za-z][A-Za-z /-]*?)?\s*(?P<op><=|>=|<|>)\s*(?P<num>\d+(?:\.\d+)?)\s*"
+# an operator and its number (linear: no lazy group ahead of the operator to backtrack over)
+_OP_NUMBER = re.compile(
+    r"(?P<op><=|>=|<|>)\s*(?P<num>\d+(?:\.\d+)?)\s*"
     r"(?P<unit>ms|milliseconds?|%|s\b|secs?\b|seconds?|minutes?|mins?\b)?"
     r"(?:\s*\((?P<pct>\d+)(?:st|nd|rd|th)\s+percentile\))?",
     re.IGNORECASE,
 )
+_SUBJECT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ /-")
+_SUBJECT_MAX = 120  # a subject phrase is a few words; never scan further back than this
+
+
+def _subject(text: str, end: int) -> str:
+    """The run of letters, spaces, '/' and '-' just before ``end`` (the operator), from a letter."""
+    start = end
+    while start > 0 and end - start < _SUBJECT_MAX and text[start - 1] in _SUBJECT_CHARS:
+        start -= 1
+    run = text[start:end]
+    first = next((i for i, ch in enumerate(run) if ch.isalpha()), len(run))
+    return run[first:]
 
 
 def parse_threshold(text: str) -> Threshold | None:
@@ -185,10 +227,10 @@ def parse_threshold(text: str) -> Threshold | None:
     ``*_ms`` metrics, and a latency with ``(99th percentile)`` is named ``p99_latency_ms``.
     Unknown subjects get a metric slug with a unit suffix.
     """
-    m = _PHRASE.search(text)
+    m = _OP_NUMBER.search(text)
     if m is None:
         return None
-    subject = (m["subject"] or "").strip().lower()
+    subject = _subject(text, m.start()).strip().lower()
     value = float(m["num"])
     raw_unit = (m["unit"] or "").lower()
     metric = next((name for key, name in _SUBJECTS if key in subject), None)

@@ -177,7 +177,8 @@ class TriggerEngine:
                 out[r.trigger.id] = (value, value.astype(np.int64), value > 0)
                 continue
             if c.metric is CM.SINCE_LAST_SAMPLE_S:
-                value = t - (self._last_answered(ks, r.cls_idx) if r.cls_idx else last_seen)
+                seen = self._last_answered(ks, r.cls_idx) if r.cls_idx else last_seen
+                value = (t - seen) * self.compress  # launch seconds, as the threshold is
                 n = np.zeros(len(ks), np.int64)
                 out[r.trigger.id] = (value, n, c.holds(value))
                 continue

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from launchlib.thresholds import Condition, ConditionMetric, Threshold, Unit, slug
+from launchlib.plan import KNOWN_METRICS
+from launchlib.thresholds import Condition, ConditionMetric, Threshold, slug
 
 __all__ = ["API_CLASSES", "check_for", "trigger_for"]
 
@@ -45,7 +46,8 @@ def check_for(text: str, threshold: Threshold | None) -> str | None:
     for pattern, check in _CHECKS:
         if re.search(pattern, low):
             return check
-    return "metrics" if threshold is not None and threshold.unit is not Unit.COUNT else None
+    measurable = threshold is not None and threshold.metric in KNOWN_METRICS
+    return "metrics" if measurable else None
 
 
 def _cond(metric: ConditionMetric, classes: tuple[str, ...] = (), **kw: object) -> Condition:

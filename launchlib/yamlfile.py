@@ -48,6 +48,10 @@ def load_yaml(path: Path | str) -> tuple[Any, Lines]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            [Problem(str(path), "", f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")]
+        ) from None
     except OSError as exc:
         raise PlanError([Problem(str(path), "", f"cannot read file: {exc.strerror}")]) from exc
     try:

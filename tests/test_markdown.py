@@ -102,3 +102,22 @@ def test_cli_export_writes_markdown(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "#### T+5 Minutes: Initial Verification" in out.read_text()
+
+
+def test_long_lines_import_in_linear_time(tmp_path: Path, seed_path: Path) -> None:
+    """Threshold and item parsing is linear: a 1 MB checklist line imports in under a second."""
+    import time
+
+    seed = seed_path.read_text(encoding="utf-8")
+
+    def import_with(n: int) -> float:
+        text = seed.replace("- [ ] Final system health check", "- [ ] Final check " + "ab < " * (n // 5), 1)
+        path = tmp_path / f"plan-{n}.md"
+        path.write_text(text, encoding="utf-8")
+        started = time.perf_counter()
+        assert import_markdown(path).plan.checklist_count() == 132
+        return time.perf_counter() - started
+
+    small, big = import_with(40_000), import_with(1_000_000)
+    assert big < 1.0, big
+    assert big < 100 * max(small, 1e-3), (small, big)  # 25x the text: linear, not quadratic (625x)

@@ -128,3 +128,39 @@ def test_show_prints_timeline() -> None:
     )
     assert "T+15m" in r.stdout and "Run automated smoke tests" in r.stdout
     assert "api_latency" in r.stdout
+
+
+IMPOSSIBLE = [
+    # (name, old, new, expected words in the one line that names the field)
+    (
+        "negative threshold",
+        "        threshold: 500.0\n",
+        "        threshold: -500.0\n",
+        "must not be negative",
+    ),
+    ("zero window", "        window_s: 20.0\n", "        window_s: 0\n", "window_s must be > 0"),
+    ("for longer than window", "        for_s: 10.0\n", "        for_s: 30.0\n", "must not exceed window_s"),
+    ("zero interval", "  interval_s: 10.0\n", "  interval_s: 0\n", "monitoring.interval_s"),
+    ("no samples", "  min_samples: 10\n", "  min_samples: 0\n", "monitoring.min_samples"),
+    ("success ratio of 50", "      value: 0.01\n", "      value: 50\n", "within [0, 1]"),
+    ("negative deadline", "    deadline_s: 300\n", "    deadline_s: -300\n", "deadline_s"),
+    ("failure ratio of 5", "        threshold: 0.05\n", "        threshold: 5.0\n", "within [0, 1]"),
+    (
+        "unknown metric",
+        "      metric: availability\n",
+        "      metric: happiness\n",
+        "unknown metric 'happiness'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "expected"), IMPOSSIBLE, ids=[c[0] for c in IMPOSSIBLE])
+def test_impossible_numbers_are_refused(tmp_path: Path, name: str, old: str, new: str, expected: str) -> None:
+    path = _variant(tmp_path, old, new)
+    proc = subprocess.run(
+        [LAUNCHLIB, "plan", "validate", str(path)], capture_output=True, text=True, env=cli_env()
+    )
+    assert proc.returncode == 2, proc.stdout
+    lines = proc.stderr.splitlines()
+    assert any(expected in line and str(path) in line for line in lines), proc.stderr
+    assert "Traceback" not in proc.stderr

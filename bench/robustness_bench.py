@@ -1,0 +1,78 @@
+"""False rollbacks under load, and how fast each shipped fault is caught and recovered.
+
+1. The clean rehearsal N times (default 10) while a CPU hog holds one core: how many rolled back
+   (must be 0) and what fired.
+2. Every shipped fault scenario once (with the hog too, unless ``--no-hog``): caught in its tier?
+   and decision → rollback start → recovered, in launch seconds from the fault's onset.
+
+Run: .venv/bin/python bench/robustness_bench.py [--clean-runs 10] [--no-hog]   (about 35 minutes)
+Figures go to bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from launchlib.console import Console
+from launchlib.faults import load_scenario
+from launchlib.runner import rehearse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _hog() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clean-runs", type=int, default=10)
+    ap.add_argument("--no-hog", action="store_true")
+    ap.add_argument("--scenarios", nargs="*", default=None)
+    args = ap.parse_args()
+    quiet = Console(echo=lambda s: None)
+    hog = None if args.no_hog else _hog()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            reports = Path(tmp)
+            rolled = []
+            for i in range(args.clean_runs):
+                t = time.perf_counter()
+                _, m = rehearse("clean", run_id=f"clean-{i}", reports=reports, console=quiet)
+                card = m.scorecard
+                rolled.append(card["rollback"])
+                print(
+                    f"clean {i + 1:2d}/{args.clean_runs}: {m.outcome:24s} fired {card['triggers'] or '-'} "
+                    f"{time.perf_counter() - t:5.1f} s",
+                    flush=True,
+                )
+            if args.clean_runs:
+                print(f"clean rehearsals rolled back: {sum(rolled)} of {len(rolled)}", flush=True)
+            names = args.scenarios or sorted(
+                p.stem for p in (ROOT / "parameters/scenarios").glob("*.yaml") if p.stem not in ("clean", "no-go")
+            )
+            print("| scenario | tier (expected) | caused by | decided | rollback start | recovered | deadline | as expected |")
+            print("|---|---|---|---|---|---|---|---|")
+            for name in names:
+                sc = load_scenario(name, ROOT / "parameters/scenarios")
+                _, m = rehearse(name, run_id=name, reports=reports, console=quiet)
+                c = m.scorecard
+                print(
+                    f"| {name} | {c['tier']} ({sc.expect.tier}) | {', '.join(c['triggers'])} | "
+                    f"{c['time_to_decide_s']} | {c['time_to_rollback_start_s']} | {c['time_to_recover_s']} | "
+                    f"{c['deadline_s']} | {'yes' if c['as_expected'] else 'NO: ' + '; '.join(c['mismatches'])} |",
+                    flush=True,
+                )
+    finally:
+        if hog is not None:
+            hog.kill()
+            hog.wait()
+
+
+if __name__ == "__main__":
+    main()
