@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
+import socket
 import warnings
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from launchlib.ledger import Ledger
 from launchlib.plan import Plan
 from launchlib.planfile import load_plan
 from launchlib.runlog import write_json
-from launchlib.scorecard import verdict
+from launchlib.scorecard import describe, verdict
 
 __all__ = [
     "MANIFEST",
@@ -33,8 +35,10 @@ __all__ = [
     "open_run_ledger",
     "read_manifest",
     "render_html",
+    "repair_run",
     "write_index",
     "write_manifest",
+    "write_report",
 ]
 
 MANIFEST = "manifest.json"
@@ -73,6 +77,8 @@ class Manifest(BaseModel):
     gate: dict[str, Any] | None = None
     scorecard: dict[str, Any] = Field(default_factory=dict)
     error: dict[str, Any] | None = None
+    pid: int | None = None  # the runner's process while the run is running: a dead one means stale
+    host: str | None = None
 
 
 def check_run_id(run_id: str) -> str:
@@ -103,6 +109,7 @@ def open_run_ledger(run_dir: Path, plan_path: Path) -> tuple[Plan, Ledger]:
     check_run_id(run_dir.name)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder (start the run first, e.g. launchlib run-phase)")
+    repair_run(run_dir)
     own = run_dir / "plan.yaml"
     return load_plan(own if own.exists() else plan_path), Ledger.in_run(run_dir)
 
@@ -149,14 +156,85 @@ def render_html(notebook: Path, out: Path) -> Path:
     return out
 
 
+def _runner_alive(m: Manifest) -> bool:
+    if m.pid is None or (m.host is not None and m.host != socket.gethostname()):
+        return m.host is not None and m.host != socket.gethostname()  # another machine's run: trust it
+    try:
+        os.kill(m.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def repair_run(run_dir: Path | str) -> Manifest | None:
+    """Mark a run whose runner died (SIGKILL, power loss) as interrupted; ``None`` if it was fine.
+
+    What the run recorded stays; the notebooks that ran get their HTML, the report is rewritten.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / MANIFEST).exists():
+        return None
+    m = read_manifest(run_dir)
+    if m.outcome != "running" or _runner_alive(m):
+        return None
+    ran = [e.phase for e in m.phases]
+    m.outcome = f"interrupted: the runner (pid {m.pid}) stopped without finishing" + (
+        f", after {ran[-1]}" if ran else ""
+    )
+    m.finished = max((p.stat().st_mtime for p in run_dir.iterdir()), default=m.started)
+    m.error = {"phase": None, "cell": None, "message": m.outcome}
+    m.scorecard = {**m.scorecard, "as_expected": None, "not_scored": m.outcome}
+    for nb in sorted(run_dir.glob("*.ipynb")):
+        html_path = nb.with_suffix(".html")
+        if not html_path.exists():
+            try:
+                render_html(nb, html_path)
+            except Exception:
+                continue
+    write_manifest(run_dir, m)
+    write_report(run_dir, m)
+    return m
+
+
+def write_report(run_dir: Path, m: Manifest) -> Path:
+    """``report.html``: the run at a glance, the scorecard in words, linking every phase's HTML."""
+    rows = "".join(
+        f"<tr><td>{html.escape(p.phase)}</td><td class='{p.status}'>{html.escape(p.status)}</td>"
+        f"<td>{'' if p.started is None or p.finished is None else f'{p.finished - p.started:.1f} s'}</td>"
+        f"<td>{html.escape(p.reason)}</td>"
+        f"<td>{f'<a href={chr(39)}{p.html}{chr(39)}>notebook</a>' if p.html else ''}</td></tr>"
+        for p in m.phases
+    )
+    words = "".join(f"<p>{html.escape(line)}</p>" for line in describe(m.scorecard)) if m.scorecard else ""
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(m.run_id)}</title><style>"
+        "body{font-family:sans-serif;max-width:70em}td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
+        "text-align:left}.passed,.rolled_back{color:#2e7d32}.failed,.error,.interrupted{color:#c62828}"
+        ".skipped{color:#777}</style></head><body>"
+        f"<h1>Run {html.escape(m.run_id)}: {html.escape(m.outcome)}</h1>"
+        f"<p>scenario {html.escape(m.scenario or '-')} · target {html.escape(m.target)}"
+        f" · compression {m.compress:g}× · plan {m.plan_hash[:12]}</p>"
+        f"<h2>Scorecard</h2>{words}<h2>Phases</h2><table>{rows}</table>"
+        "</body></html>"
+    )
+    out = run_dir / "report.html"
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
 def write_index(reports: Path | str) -> Path:
-    """``reports/index.html``: every run with scenario, outcome and scorecard, newest first."""
+    """``reports/index.html``: every run with scenario, outcome and scorecard, newest first.
+
+    A run whose runner died is marked interrupted on the way (:func:`repair_run`)."""
     reports = Path(reports)
     rows = []
     for folder in sorted(reports.iterdir() if reports.exists() else [], key=lambda p: p.name):
         if not (folder / MANIFEST).exists():
             continue
         try:
+            repair_run(folder)
             m = read_manifest(folder)
         except RunError as exc:
             rows.append(

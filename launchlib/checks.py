@@ -63,8 +63,16 @@ def _notify(ctx: PhaseContext, item: Item) -> CheckResult:
 
 
 def _drill(ctx: PhaseContext, item: Item) -> CheckResult:
+    """The drill runs on a throwaway simulator; it counts only when the real target is the service
+    the drill stands for (it answers ``/version`` with one of the plan's releases)."""
     from launchlib.rollback import rollback_drill
 
+    running = probes.check_version(ctx.target, ctx.plan.releases.previous)
+    releases = {ctx.plan.releases.previous, ctx.plan.releases.candidate}
+    if running.data.get("release") not in releases:
+        return CheckResult(
+            "rollback_drill", False, f"not drilled: the target is not the service ({running.detail})"
+        )
     return rollback_drill(ctx.plan)
 
 
@@ -122,9 +130,9 @@ def _integrity(ctx: PhaseContext, item: Item) -> CheckResult:
         r = httpx.get(f"{ctx.target.base_url}/api/integrity", timeout=ctx.target.timeout_s)
     except httpx.HTTPError as exc:
         return CheckResult(item.check or "database", False, f"/api/integrity: {type(exc).__name__}")
-    return CheckResult(
-        item.check or "database", r.status_code == 200, f"/api/integrity answered {r.status_code}"
-    )
+    ok = r.status_code == 200 and probes.json_body(r, "status", "digest") is not None
+    shape = "" if ok or r.status_code != 200 else " without the integrity report (not the service?)"
+    return CheckResult(item.check or "database", ok, f"/api/integrity answered {r.status_code}{shape}")
 
 
 def _triggers(ctx: PhaseContext, item: Item) -> CheckResult:
@@ -185,7 +193,7 @@ def run_check(ctx: PhaseContext, item: Item) -> CheckResult:
     started = time.perf_counter()
     try:
         res = CHECKS[item.check](ctx, item)
-    except (LaunchError, httpx.HTTPError, OSError) as exc:
+    except (LaunchError, httpx.HTTPError, OSError, ValueError) as exc:  # ValueError: an answer not JSON
         res = CheckResult(item.check, False, f"could not run: {exc}")
     if not res.duration_ms:
         res.duration_ms = (time.perf_counter() - started) * 1000.0

@@ -404,6 +404,29 @@ def run_phase(
         sys.exit(EXIT_FINDINGS)
 
 
+@main.group("runs")
+def runs() -> None:
+    """The run folders under reports/."""
+
+
+@runs.command("repair")
+@click.argument("run_ids", nargs=-1)
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_errors
+def runs_repair(run_ids: tuple[str, ...], reports: Path) -> None:
+    """Mark runs whose runner died (SIGKILL, power loss) as interrupted, and rebuild the index."""
+    from launchlib.archive import check_run_id, repair_run, write_index
+
+    reports = reports.absolute()
+    folders = [reports / check_run_id(r) for r in run_ids] or sorted(
+        p for p in (reports.iterdir() if reports.is_dir() else []) if p.is_dir()
+    )
+    fixed = [f.name for f in folders if repair_run(f) is not None]
+    if reports.is_dir():
+        write_index(reports)
+    click.echo(f"marked interrupted: {', '.join(fixed)}" if fixed else "no stale run")
+
+
 @main.command("monitor")
 @click.option("--run-id", required=True)
 @click.option("--target", "target_url", required=True, help="the target base URL")
@@ -428,13 +451,24 @@ def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path:
 
     run_dir = reports.absolute() / check_run_id(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    mon = Monitor(load_plan(plan_path), Target(target_url), run_dir, rate=rate).start()
+    mon = Monitor(load_plan(plan_path), Target(target_url), run_dir, rate=rate)
+    mon.claim()  # a second live monitor on the run is refused; a dead one's samples are continued
+    mon.start()
     click.echo(f"monitoring {target_url} into {run_dir} (Ctrl-C to stop)")
     why: str | None = None
+    answering = True
     with contextlib.suppress(KeyboardInterrupt):
         while why is None:
             time.sleep(1.0)
             why = mon.health()
+            live = mon.live()
+            if answering and live.failure_ratio == 1.0:
+                click.echo(
+                    f"warning: {target_url} is not answering: every request in the last seconds failed"
+                )
+            elif not answering and live.failure_ratio is not None and live.failure_ratio < 1.0:
+                click.echo(f"{target_url} answers again")
+            answering = live.failure_ratio != 1.0
     mon.stop()
     if why is not None:
         raise RunBroken(f"{run_dir}: monitor stopped: {why}")

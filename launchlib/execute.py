@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from launchlib.archive import check_run_id, create_run, render_html
+from launchlib.archive import check_run_id, create_run, render_html, repair_run
 from launchlib.context import PROJECT_ROOT
 from launchlib.errors import PlanError, RunBroken, RunError
 from launchlib.kernels import KernelPool, start_kernel
@@ -113,11 +113,13 @@ def run_single(
         raise RunError(f"--database-url-env: {database_url_env} is not set (a PostgreSQL connection URL)")
     reports, plan_path = Path(reports).absolute(), Path(plan_path).absolute()
     run_dir = reports / check_run_id(run_id)
+    repair_run(run_dir)  # a run whose runner died is marked interrupted before more is added
     load_plan(
         plan_path if not (run_dir / "plan.yaml").exists() else run_dir / "plan.yaml"
     )  # bad plan: nothing made
     if not run_dir.exists():
         create_run(reports, run_id)
+    if not (run_dir / "plan.yaml").exists():  # e.g. a folder `launchlib monitor` started
         shutil.copyfile(plan_path, run_dir / "plan.yaml")
     if (run_dir / f"{phase}.ipynb").exists():
         raise RunError(f"{run_dir / phase}.ipynb exists: phase {phase} already ran in this run", phase=phase)

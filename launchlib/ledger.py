@@ -9,6 +9,7 @@ A file that is not SQLite, or SQLite that is not a launchlib ledger, is refused 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,8 +102,10 @@ class Ledger:
 
     @classmethod
     def in_run(cls, run_dir: Path | str, run_id: str | None = None) -> Ledger:
+        """The ledger of a run folder; the run's identity is its manifest's, not the folder's name
+        (a renamed or copied run folder keeps seeing its own sign-offs)."""
         run_dir = Path(run_dir)
-        return cls(run_dir / LEDGER_FILE, run_id or run_dir.name)
+        return cls(run_dir / LEDGER_FILE, run_id or _run_identity(run_dir))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -179,3 +182,26 @@ class Ledger:
     def current(self, phase: str | None = None) -> dict[tuple[str, str], Event]:
         """The latest event per (phase, item): the item's current state."""
         return {(e.phase, e.item): e for e in self.history(phase)}
+
+
+def _run_identity(run_dir: Path) -> str:
+    """The run id recorded in the run: the manifest's, else the ledger's own events', else the folder."""
+    try:
+        run_id = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("run_id")
+        if isinstance(run_id, str) and run_id:
+            return run_id
+    except (OSError, ValueError):
+        pass
+    path = run_dir / LEDGER_FILE
+    if path.exists():
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+            try:
+                row = db.execute("SELECT run_id FROM events ORDER BY seq LIMIT 1").fetchone()
+            finally:
+                db.close()
+            if row:
+                return str(row[0])
+        except sqlite3.Error:
+            pass  # a corrupt or foreign file is refused, untouched, when the ledger opens it
+    return run_dir.name

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import re
 import threading
 import time
@@ -26,8 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
+from launchlib.errors import RunError
 from launchlib.plan import Plan
-from launchlib.runlog import DECISIONS, SAMPLES_DIR, append_jsonl, event_time, read_jsonl, write_json
+from launchlib.runlog import (
+    DECISIONS,
+    SAMPLES_DIR,
+    append_jsonl,
+    event_time,
+    read_json,
+    read_jsonl,
+    write_json,
+)
 from launchlib.sampler import Row, Sampler, samples_frame
 from launchlib.target import Target
 from launchlib.thresholds import ConditionMetric
@@ -38,6 +48,16 @@ __all__ = ["MONITOR_STATUS", "LiveStatus", "Monitor", "gap_limit_s"]
 PART_S = 1.0
 MONITOR_STATUS = "monitor.json"
 _PART = re.compile(r"part-(\d+)\.parquet$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def gap_limit_s(plan: Plan) -> float:
@@ -99,6 +119,17 @@ class Monitor:
         self.stall_limit_s = max(real_gap, target.timeout_s + 1.0)
 
     # -- lifecycle ----------------------------------------------------------------------
+    def claim(self) -> None:
+        """Refuse to start when another monitor is alive on this run (its status names its pid)."""
+        status = read_json(self.run_dir / MONITOR_STATUS)
+        if not status or status.get("state") not in ("running", "watching"):
+            return
+        pid = status.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+            raise RunError(
+                f"{self.run_dir}: a monitor (pid {pid}) is already watching this run; stop it first"
+            )
+
     def start(self) -> Monitor:
         folder = self.run_dir / SAMPLES_DIR
         folder.mkdir(parents=True, exist_ok=True)
@@ -215,6 +246,7 @@ class Monitor:
                 "samples": self.samples,
                 "written_until": self.written_until,
                 "updated": time.time(),
+                "pid": os.getpid(),
             },
         )
 

@@ -23,6 +23,7 @@ __all__ = [
     "check_smoke",
     "check_trading",
     "check_version",
+    "json_body",
 ]
 
 
@@ -76,14 +77,35 @@ def check_health(target: Target) -> CheckResult:
     return CheckResult("health", ok, detail, duration_ms=ms, data={"components": comps})
 
 
+def json_body(r: httpx.Response, *keys: str) -> dict[str, Any] | None:
+    """The response's JSON object when it has ``keys``; ``None`` for anything else (not the service)."""
+    try:
+        data = r.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and all(k in data for k in keys) else None
+
+
+def _not_the_service(name: str, r: httpx.Response, ms: float, what: str) -> CheckResult:
+    return CheckResult(
+        name,
+        False,
+        f"{what} answered {r.status_code} without the expected JSON: not the service?",
+        duration_ms=ms,
+    )
+
+
 def check_version(target: Target, expected: str) -> CheckResult:
     """The running release is ``expected``."""
     with _client(target) as c:
         r, err, ms = _call(c, "GET", "/version")
     if r is None:
         return CheckResult("version", False, err, duration_ms=ms)
+    body = json_body(r, "release")
+    if r.status_code == 200 and body is None:
+        return _not_the_service("version", r, ms, "GET /version")
     # a failing service still names its release in its header: say what is running
-    release = r.json().get("release") if r.status_code == 200 else r.headers.get("x-release")
+    release = body["release"] if body is not None and r.status_code == 200 else r.headers.get("x-release")
     ok = r.status_code == 200 and release == expected
     state = "" if r.status_code == 200 else f" (answering {r.status_code})"
     return CheckResult(
@@ -109,7 +131,10 @@ def check_trading(target: Target) -> CheckResult:
                 value=ms,
                 duration_ms=ms,
             )
-        oid = r.json().get("order_id")
+        placed = json_body(r, "order_id")
+        if placed is None:
+            return _not_the_service("trading_smoke", r, ms, "POST /api/orders")
+        oid = placed["order_id"]
         r2, err2, ms2 = _call(c, "DELETE", f"/api/orders/{oid}")
     ok = r2 is not None and r2.status_code == 200
     return CheckResult(
@@ -122,27 +147,40 @@ def check_trading(target: Target) -> CheckResult:
     )
 
 
-def check_risk(target: Target, target_ms: float = 100.0) -> CheckResult:
-    """Risk: a calculation for a position set answers 200 within ``target_ms``."""
+def check_risk(target: Target, target_ms: float = 100.0, calls: int = 5) -> CheckResult:
+    """Risk: a calculation for a position set answers 200, the median of ``calls`` within ``target_ms``.
+
+    One call's time says more about the moment (a GC pause, a busy host) than about the service:
+    every call must answer, and the median is judged.
+    """
     body = {
         "positions": [
             {"symbol": "BTCUSDT", "quantity": 0.5, "price": 64000},
             {"symbol": "ETHUSDT", "quantity": -3, "price": 3100},
         ]
     }
+    times: list[float] = []
     with _client(target) as c:
-        r, err, ms = _call(c, "POST", "/api/risk", json=body)
-    if r is None or r.status_code != 200:
-        return CheckResult(
-            "risk_smoke", False, err or f"risk answered {r.status_code if r else 0}", value=ms, duration_ms=ms
-        )
-    ok = ms < target_ms
+        for _ in range(calls):
+            r, err, ms = _call(c, "POST", "/api/risk", json=body)
+            if r is None or r.status_code != 200:
+                return CheckResult(
+                    "risk_smoke",
+                    False,
+                    err or f"risk answered {r.status_code if r else 0}",
+                    value=ms,
+                    duration_ms=ms,
+                )
+            if json_body(r, "var_95") is None:
+                return _not_the_service("risk_smoke", r, ms, "POST /api/risk")
+            times.append(ms)
+    median = sorted(times)[len(times) // 2]
     return CheckResult(
         "risk_smoke",
-        ok,
-        f"risk calculation in {ms:.0f} ms (target < {target_ms:g} ms)",
-        value=ms,
-        duration_ms=ms,
+        median < target_ms,
+        f"risk calculation in {median:.0f} ms (median of {calls}; target < {target_ms:g} ms)",
+        value=median,
+        duration_ms=sum(times),
     )
 
 

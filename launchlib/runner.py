@@ -16,12 +16,21 @@ manifest rewritten as it goes, so a partial run stays readable; nothing recorded
 
 from __future__ import annotations
 
-import html
+import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
-from launchlib.archive import Manifest, PhaseEntry, create_run, render_html, write_index, write_manifest
+from launchlib.archive import (
+    Manifest,
+    PhaseEntry,
+    create_run,
+    render_html,
+    write_index,
+    write_manifest,
+    write_report,
+)
 from launchlib.console import Console
 from launchlib.context import project_path
 from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, PlanError, RunBroken
@@ -44,7 +53,7 @@ from launchlib.supervisor import Supervisor
 from launchlib.target import DEFAULT_TOKEN_ENV, Target
 from launchlib.yamlfile import dump_yaml
 
-__all__ = ["exit_code", "rehearse", "write_report"]
+__all__ = ["exit_code", "rehearse"]
 
 
 def exit_code(m: Manifest) -> int:
@@ -163,6 +172,8 @@ def rehearse(
         plan_hash=plan.digest(),
         compress=compress,
         started=time.time(),
+        pid=os.getpid(),
+        host=socket.gethostname(),
     )
     write_manifest(run_dir, m)
     _header(console, m, sc, plan, run_dir, embedded=server is not None)
@@ -257,7 +268,9 @@ def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest,
     m.decisions = list(read_jsonl(run_dir / DECISIONS))
     m.finished = time.time()
     gate_go = None if m.gate is None else bool(m.gate.get("go"))
-    card = score(run_dir, plan, sc, m.compress, gate_go)
+    review = plan.phases[-1].id
+    failed = [p.phase for p in m.phases if p.status == "failed" and p.phase != review]
+    card = score(run_dir, plan, sc, m.compress, gate_go, failed_phases=failed)
     if m.outcome.startswith(("error", "interrupted")):
         card = not_scored(card, m.outcome)
     m.scorecard = card
@@ -268,29 +281,3 @@ def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest,
         console.line(text)
     console.line(f"outcome: {m.outcome}")
     console.line(f"report: {run_dir / 'report.html'}")
-
-
-def write_report(run_dir: Path, m: Manifest) -> Path:
-    """``report.html``: the run at a glance, the scorecard in words, linking every phase's HTML."""
-    rows = "".join(
-        f"<tr><td>{html.escape(p.phase)}</td><td class='{p.status}'>{html.escape(p.status)}</td>"
-        f"<td>{'' if p.started is None or p.finished is None else f'{p.finished - p.started:.1f} s'}</td>"
-        f"<td>{html.escape(p.reason)}</td>"
-        f"<td>{f'<a href={chr(39)}{p.html}{chr(39)}>notebook</a>' if p.html else ''}</td></tr>"
-        for p in m.phases
-    )
-    words = "".join(f"<p>{html.escape(line)}</p>" for line in describe(m.scorecard)) if m.scorecard else ""
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(m.run_id)}</title><style>"
-        "body{font-family:sans-serif;max-width:70em}td,th{padding:3px 8px;border-bottom:1px solid #ddd;"
-        "text-align:left}.passed,.rolled_back{color:#2e7d32}.failed,.error,.interrupted{color:#c62828}"
-        ".skipped{color:#777}</style></head><body>"
-        f"<h1>Run {html.escape(m.run_id)}: {html.escape(m.outcome)}</h1>"
-        f"<p>scenario {html.escape(m.scenario or '-')} · target {html.escape(m.target)}"
-        f" · compression {m.compress:g}× · plan {m.plan_hash[:12]}</p>"
-        f"<h2>Scorecard</h2>{words}<h2>Phases</h2><table>{rows}</table>"
-        "</body></html>"
-    )
-    out = run_dir / "report.html"
-    out.write_text(page, encoding="utf-8")
-    return out

@@ -45,9 +45,17 @@ def clock(launch_s: float) -> str:
 
 
 def score(
-    run_dir: Path | str, plan: Plan, scenario: Scenario | None, compress: float, gate_go: bool | None = None
+    run_dir: Path | str,
+    plan: Plan,
+    scenario: Scenario | None,
+    compress: float,
+    gate_go: bool | None = None,
+    failed_phases: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The scorecard of a run folder (works on a partial run: missing steps are ``None``)."""
+    """The scorecard of a run folder (works on a partial run: missing steps are ``None``).
+
+    ``failed_phases`` are launch phases that failed for another reason than the rollback decision:
+    on a scenario that expects a clean launch they are findings."""
     run_dir = Path(run_dir)
     events, recs = read_jsonl(run_dir / EVENTS), read_jsonl(run_dir / DECISIONS)
     origin = _first(events, "clock") or _first(events, "deployed")
@@ -78,6 +86,7 @@ def score(
         "database_rollback": _first(events, "database_restored") is not None,
         "bad_rollback_caught": _first(events, "bad_rollback") is not None,
         "gate": None if gate_go is None else ("go" if gate_go else "no-go"),
+        "failed_phases": sorted(failed_phases or []),
     }
     rec = card["time_to_recover_s"]
     late_start = 0.0  # a fault that starts below the thresholds: the deadline runs from when it is visible
@@ -117,6 +126,8 @@ def _mismatches(card: dict[str, Any], sc: Scenario) -> list[str]:
         out.append(f"{', '.join(stray)} caused the decision, but the scenario allows only {sorted(allowed)}")
     if not exp.rollback and card["triggers"]:
         out.append(f"{', '.join(card['triggers'])} fired on a scenario that expects no trigger")
+    if not exp.rollback and card.get("failed_phases"):
+        out.append(f"phases failed on a launch expected to be clean: {', '.join(card['failed_phases'])}")
     if card["database_rollback"] != exp.database_rollback:
         out.append(f"database rollback {card['database_rollback']}, expected {exp.database_rollback}")
     if card["bad_rollback_caught"] != exp.bad_rollback_caught:
@@ -199,8 +210,14 @@ def review(ctx: PhaseContext) -> dict[str, Any]:
 
     results = read_results(ctx.run_dir) if any(ctx.run_dir.glob("*.ipynb")) else {}
     gate = results.get(pre_launch_phases(ctx.plan)[-1])
+    failed = [k for k, v in results.items() if v.status.value == "failed" and k != ctx.phase]
     card = score(
-        ctx.run_dir, ctx.plan, ctx.scenario, ctx.compress, gate.status.value == "passed" if gate else None
+        ctx.run_dir,
+        ctx.plan,
+        ctx.scenario,
+        ctx.compress,
+        gate.status.value == "passed" if gate else None,
+        failed_phases=failed,
     )
     return {
         "phases": {

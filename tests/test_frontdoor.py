@@ -229,7 +229,17 @@ def test_dry_run_lists_every_problem(tmp_path: Path) -> None:
     ):
         assert expected in text, text
     proc = subprocess.run(
-        [LAUNCHLIB, "rehearse", "--dry-run", "--scenario", "no-such", "--compress", "0"],
+        [
+            LAUNCHLIB,
+            "rehearse",
+            "--dry-run",
+            "--scenario",
+            "no-such",
+            "--run-id",
+            "../x",
+            "--signoffs",
+            "no.yaml",
+        ],
         cwd=root,
         capture_output=True,
         text=True,

@@ -105,7 +105,10 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
     path = _variant(tmp_path, "owner: risk_manager", "owner: cfo", count=-1)
     with pytest.raises(PlanError) as err:
         load_plan(path)
-    assert len(err.value.problems) >= 4
+    problems = err.value.problems
+    assert len(problems) == GOOD.count("owner: risk_manager")  # every one, not just the first
+    assert all(p.field.endswith(".owner") and "unknown role 'cfo'" in p.message for p in problems)
+    assert all(p.line is not None and "cfo" in path.read_text().splitlines()[p.line - 1] for p in problems)
 
 
 def test_missing_file_and_not_a_mapping(tmp_path: Path) -> None:

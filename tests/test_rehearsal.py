@@ -67,6 +67,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("reports")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_rehearsal_scorecard_meets_the_scenario(reports: Path, scenario: str) -> None:
     lines: list[str] = []

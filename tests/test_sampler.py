@@ -10,6 +10,7 @@ from launchlib.faults import Fault
 from launchlib.sampler import Endpoint, Sampler, sample, write_samples
 from launchlib.sim import SimConfig
 from launchlib.simserver import SimServer
+from launchlib.sources import read_samples
 from launchlib.target import Target
 
 
@@ -33,7 +34,11 @@ def test_fixed_rate_rows_and_columns(sim: SimServer, tmp_path) -> None:
     assert set(df.status) == {200, 201, 401}
     for suffix in (".parquet", ".csv"):
         out = write_samples(df, tmp_path / f"s{suffix}")
-        assert out.stat().st_size > 0
+        back = read_samples(out)  # what was written reads back as the same samples
+        assert len(back) == len(df) and list(back.columns) == list(df.columns)
+        assert np.allclose(back.ts.to_numpy(), df.ts.to_numpy())
+        assert (back.status.to_numpy() == df.status.to_numpy()).all()
+        assert list(back.endpoint.astype(str)) == list(df.endpoint.astype(str))
 
 
 def test_unreachable_target_is_data_not_a_crash() -> None:

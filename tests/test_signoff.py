@@ -191,3 +191,27 @@ def test_signoff_page_notebook_and_its_refusals(tmp_path: Path) -> None:
             [LAUNCHLIB, "signoff", "page", *args, *opts], capture_output=True, text=True, env=cli_env()
         )
         assert bad.returncode == 2 and message in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+
+
+def test_cli_waive_block_unsign(tmp_path: Path) -> None:
+    env = cli_env()
+    (tmp_path / "r2").mkdir()
+    opts = ["--reports", str(tmp_path), "--plan", str(ROOT / "parameters/plan.yaml")]
+    item = ["r2", "T-24h", "backup_verification", "--role", "CTO", "--by", "Sarah Chen"]
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [LAUNCHLIB, "signoff", *item, *extra, *opts], capture_output=True, text=True, env=env
+        )
+
+    assert run("--waive", "").returncode == 2  # a waiver needs a reason
+    waived = run("--waive", "restore drill done by hand on the replica")
+    assert waived.returncode == 0 and "backup_verification waived by Sarah Chen" in waived.stdout
+    blocked = run("--block", "--comment", "replica lagging")
+    assert blocked.returncode == 0 and "blocked" in blocked.stdout
+    unsigned = run("--unsign")
+    assert unsigned.returncode == 0 and " open " in unsigned.stdout
+    from launchlib.ledger import Ledger
+
+    states = [e.state for e in Ledger.in_run(tmp_path / "r2").history("T-24h")]
+    assert [str(s) for s in states] == ["waived", "blocked", "open"]

@@ -58,17 +58,27 @@ def test_latency_model_is_realistic_and_seeded() -> None:
     assert 15 < t.median() < 25
 
 
-def test_deploy_restart_and_rollback(sim: SimServer) -> None:
-    rec = sim.command("deploy")
-    assert rec["to"] == "v1.0-prod-ready"
-    with httpx.Client(base_url=sim.url) as c:
-        assert c.get("/version").status_code == 503  # restarting
-        time.sleep(0.1)
+def _poll(fn, timeout_s: float = 10.0):  # type: ignore[no-untyped-def]
+    """Poll ``fn`` until it returns something true (no fixed sleeps: a busy host is slow, not wrong)."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := fn()):
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.02)
+    return value
+
+
+def test_deploy_restart_and_rollback() -> None:
+    with SimServer(config=SimConfig(restart_s=2.0)) as sim, httpx.Client(base_url=sim.url) as c:
+        rec = sim.command("deploy")
+        assert rec["to"] == "v1.0-prod-ready"
+        assert c.get("/version").status_code == 503  # restarting for two seconds
+        _poll(lambda: c.get("/version").status_code == 200)
         assert c.get("/version").json()["release"] == "v1.0-prod-ready"
         state = c.get("/_sim/state").json()
         assert state["t0"] is not None
         sim.command("rollback", procedure="controlled")
-        time.sleep(0.1)
+        assert c.get("/version").status_code == 503
+        _poll(lambda: c.get("/version").status_code == 200)
         assert c.get("/version").json()["release"] == "prod-rollback"
         assert c.post("/_sim/nonsense", json={}).status_code == 400
 
@@ -165,3 +175,36 @@ def test_faults_before_onset_are_not_active() -> None:
         srv.command("deploy")
         df = _sample_at(srv, 60.0)
         assert df.status.between(200, 499).all()
+
+
+def test_sim_serve_cli_serves_until_interrupted() -> None:
+    import signal
+    import subprocess
+
+    from conftest import LAUNCHLIB, cli_env, free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [LAUNCHLIB, "sim", "serve", "--port", str(port), "--scenario", "outage"],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/version", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _poll(up)
+        assert httpx.get(f"{url}/version").json()["release"] == "prod-rollback"
+        assert httpx.get(f"{url}/_sim/state").json()["releases"]["candidate"] == "v1.0-prod-ready"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert f"simulator on {url}" in out and "Traceback" not in err

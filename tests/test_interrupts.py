@@ -1,0 +1,161 @@
+"""Nothing lost: real signals to a rehearsal, a SIGKILLed runner repaired, run data only appended."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import LAUNCHLIB, ROOT, cli_env
+
+from launchlib.archive import read_manifest
+from launchlib.runlog import event_time
+
+
+def _wait(cond, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def _start(reports: Path, run_id: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [LAUNCHLIB, "rehearse", "--scenario", "clean", "--run-id", run_id, "--reports", str(reports)],
+            cwd=ROOT,
+            env=cli_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_ends_the_rehearsal_in_a_known_state(tmp_path: Path, sig: signal.Signals) -> None:
+    run_dir, log = tmp_path / "sig", tmp_path / "console.txt"
+    proc = _start(tmp_path, "sig", log)
+    try:
+        _wait(lambda: event_time(run_dir, "deployed") is not None, 120, "the deploy")
+        time.sleep(1.0)
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert time.monotonic() - sent < 20  # the phase is interrupted, not waited for
+    assert rc == 3, log.read_text()
+    m = read_manifest(run_dir)
+    assert m.outcome.startswith(f"interrupted by {sig.name} at T+"), m.outcome
+    assert "during T-0" in m.outcome and m.finished and m.scorecard["not_scored"]
+    assert [p.phase for p in m.phases][:4] == ["T-24h", "T-12h", "T-6h", "T-1h"]
+    assert all((run_dir / f"{p}.html").exists() for p in ("T-24h", "T-12h", "T-6h", "T-1h"))
+    assert "sig" in (tmp_path / "index.html").read_text() and (run_dir / "report.html").exists()
+    assert json.loads((run_dir / "monitor.json").read_text())["state"] == "stopped"
+    assert "Traceback" not in log.read_text() and "report: " in log.read_text()
+
+
+@pytest.mark.slow
+def test_a_killed_runner_leaves_a_run_that_the_next_command_repairs(tmp_path: Path) -> None:
+    run_dir = tmp_path / "killed"
+    proc = _start(tmp_path, "killed", tmp_path / "console.txt")
+    try:
+        _wait(lambda: (run_dir / "T-12h.ipynb").exists(), 120, "T-12h")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert read_manifest(run_dir).outcome == "running"  # nobody could write anything else
+    status = subprocess.run(
+        [LAUNCHLIB, "signoff", "status", "killed", "--reports", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert status.returncode == 0, status.stderr
+    m = read_manifest(run_dir)
+    assert m.outcome.startswith("interrupted: the runner (pid ") and m.finished
+    assert (run_dir / "T-24h.html").exists() and (run_dir / "report.html").exists()
+    again = subprocess.run(
+        [LAUNCHLIB, "runs", "repair", "--reports", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert again.returncode == 0 and again.stdout.strip() == "no stale run"
+    assert "killed" in (tmp_path / "index.html").read_text()
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    """Every recorded file of a run (``monitor.json`` is a live status, rewritten by design)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "monitor.json" and not p.name.startswith((".", "ledger.sqlite"))
+    }
+
+
+def _monitor(reports: Path, url: str, seconds: float) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        [LAUNCHLIB, "monitor", "--run-id", "day", "--target", url, "--reports", str(reports), "--rate", "50"],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(seconds)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_a_restarted_monitor_and_a_phase_only_append(tmp_path: Path, sim) -> None:  # type: ignore[no-untyped-def]
+    run_dir = tmp_path / "day"
+    first = _monitor(tmp_path, sim.url, 3.0)
+    assert first.returncode == 0, first.stderr
+    before = _hashes(run_dir)
+    parts = sorted(p.name for p in (run_dir / "samples").glob("part-*.parquet"))
+    assert len(parts) >= 2
+    second = _monitor(tmp_path, sim.url, 3.0)
+    assert second.returncode == 0, second.stderr
+    after = _hashes(run_dir)
+    assert {k: after[k] for k in before} == before  # nothing earlier replaced
+    new_parts = sorted(p.name for p in (run_dir / "samples").glob("part-*.parquet"))
+    assert new_parts[: len(parts)] == parts and len(new_parts) > len(parts)
+    phase = subprocess.run(
+        [LAUNCHLIB, "run-phase", "T-6h", "--run-id", "day", "--target", sim.url, "--reports", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert phase.returncode in (0, 1), phase.stderr
+    final = _hashes(run_dir)
+    assert {k: final[k] for k in after} == after
+
+
+def test_a_second_live_monitor_is_refused(tmp_path: Path, sim) -> None:  # type: ignore[no-untyped-def]
+    args = [LAUNCHLIB, "monitor", "--run-id", "day", "--target", sim.url, "--reports", str(tmp_path)]
+    first = subprocess.Popen(args, cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait(lambda: (tmp_path / "day" / "monitor.json").exists(), 30, "the first monitor")
+        second = subprocess.run(args, capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60)
+        assert second.returncode == 2 and "already watching this run" in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=30)
+
+
+def test_a_monitor_against_a_dead_target_says_so(tmp_path: Path) -> None:
+    out = _monitor(tmp_path, "http://127.0.0.1:1", 4.0)
+    assert "warning: http://127.0.0.1:1 is not answering" in out.stdout, out.stdout + out.stderr
