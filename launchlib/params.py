@@ -61,8 +61,8 @@ class PhaseParams:
         lines = []
         for f in fields(cls):
             value: Any = phase if f.name == "phase" else f.default
-            if value is MISSING:
-                value = f.default_factory()  # type: ignore[misc]
+            if value is MISSING and callable(f.default_factory):
+                value = f.default_factory()
             lines.append(f"{f.name} = {value!r}  # {f.metadata['doc']}")
         return "\n".join(lines)
 

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -263,14 +264,14 @@ class Checklists(_Strict):
 class Monitoring(_Strict):
     """How triggers are evaluated (see the trigger engine) and which endpoint is which class."""
 
-    interval_s: float = Field(10.0, gt=0)
-    window_s: float = Field(60.0, gt=0)
-    for_s: float = Field(30.0, gt=0)
-    min_samples: int = Field(10, ge=1)
+    interval_s: Annotated[float, Field(gt=0)] = 10.0
+    window_s: Annotated[float, Field(gt=0)] = 60.0
+    for_s: Annotated[float, Field(gt=0)] = 30.0
+    min_samples: Annotated[int, Field(ge=1)] = 10
     # a rehearsal compresses time: a p95 over 60 launch seconds at 30x is 2 real seconds and ~100
     # samples, mostly noise. Latency windows and their 'for' span at least these real seconds.
-    min_real_window_s: float = Field(5.0, gt=0)
-    min_real_for_s: float = Field(1.0, ge=0)
+    min_real_window_s: Annotated[float, Field(gt=0)] = 5.0
+    min_real_for_s: Annotated[float, Field(ge=0)] = 1.0
     endpoint_classes: dict[str, str] = Field(
         min_length=1,
         default_factory=lambda: {

@@ -108,8 +108,9 @@ class Stack:
 
 @pytest.fixture()
 def stack(engine: docker.DockerClient, docker_engine: str) -> Iterator[Stack]:
-    """A compose-labelled project: ``api`` on the previous release, ``db`` (not a release service)."""
-    project, port = f"trading-{uuid.uuid4().hex[:8]}", free_port()
+    """A compose-labelled project: ``api`` and ``worker`` on the previous release (two release
+    services, so that all-at-once and one-by-one switches differ), ``db`` (not a release service)."""
+    project, port, worker_port = f"trading-{uuid.uuid4().hex[:8]}", free_port(), free_port()
 
     def labels(service: str) -> dict[str, str]:
         return {PROJECT_LABEL: project, SERVICE_LABEL: service, "com.example.owner": "devops"}
@@ -123,6 +124,15 @@ def stack(engine: docker.DockerClient, docker_engine: str) -> Iterator[Stack]:
         labels=labels("api"),
         restart_policy={"Name": "unless-stopped"},
         init=True,  # busybox as PID 1 ignores SIGTERM; a real service stops on it
+    )
+    engine.containers.run(
+        f"{REPO}:{PREVIOUS}",
+        name=f"{project}-worker-1",
+        detach=True,
+        network_mode="host",
+        environment={"PORT": str(worker_port)},
+        labels=labels("worker"),
+        init=True,
     )
     engine.containers.run(
         "launchlib-test/postgres:15",
@@ -147,10 +157,12 @@ def test_deploy_and_both_rollbacks_recreate_only_the_release_service(stack: Stac
     db_id = stack.container("db").id
     assert {r["service"]: r["image"] for r in dep.containers()} == {
         "api": f"{REPO}:{PREVIOUS}",
+        "worker": f"{REPO}:{PREVIOUS}",
         "db": "launchlib-test/postgres:15",
     }
 
-    assert dep.deploy(CANDIDATE)["replaced"] == [f"{stack.project}-api-1"]
+    replaced = dep.deploy(CANDIDATE)["replaced"]
+    assert sorted(replaced) == [f"{stack.project}-api-1", f"{stack.project}-worker-1"]
     dep.wait_serving(CANDIDATE, timeout_s=20)
     api = stack.container("api")
     assert api.attrs["Config"]["Image"] == f"{REPO}:{CANDIDATE}"
@@ -168,18 +180,59 @@ def test_deploy_and_both_rollbacks_recreate_only_the_release_service(stack: Stac
     dep.rollback("controlled")
     dep.wait_serving(PREVIOUS, timeout_s=20)
     assert stack.container("db").id == db_id  # not a release service: never touched
-    assert stack.names() == [f"{stack.project}-api-1", f"{stack.project}-db-1"]  # no leftovers
+    assert stack.names() == [f"{stack.project}-{s}-1" for s in ("api", "db", "worker")]  # no leftovers
+
+
+def _created(c: docker.models.containers.Container) -> float:
+    from datetime import datetime
+
+    stamp = c.attrs["Created"]  # RFC 3339 with nanoseconds
+    head, _, frac = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00").timestamp()
+
+
+def test_emergency_switches_all_at_once_and_controlled_one_by_one(stack: Stack) -> None:
+    """Controlled waits for each new container to be healthy (health checks every second) before
+    the next; emergency creates them all, then waits."""
+    dep = stack.deployer()
+    gaps = {}
+    for procedure in ("emergency", "controlled"):
+        dep.deploy(CANDIDATE)
+        dep.rollback(procedure)
+        dep.wait_serving(PREVIOUS, timeout_s=20)
+        created = sorted(_created(stack.container(s)) for s in ("api", "worker"))
+        gaps[procedure] = created[1] - created[0]
+    assert gaps["emergency"] < 0.8 <= gaps["controlled"], gaps
+
+
+def test_an_emergency_switch_that_fails_puts_back_every_switched_container(stack: Stack) -> None:
+    """All at once onto a release that cannot start: both services come back as they were."""
+    before = {s: stack.container(s).id for s in ("api", "worker")}
+    dep = DockerDeployer(
+        Target(stack.url), stack.project, previous=BROKEN, candidate=PREVIOUS, docker_url=stack.docker_url
+    )
+    stack.opened.append(dep)
+    with pytest.raises(TargetError, match="after the switch"):
+        dep.rollback("emergency")
+    after = {s: stack.container(s) for s in ("api", "worker")}
+    assert {s: c.id for s, c in after.items()} == before and all(
+        c.status == "running" for c in after.values()
+    )
+    wait_release(Target(stack.url), PREVIOUS, timeout_s=20)
+    assert stack.names() == [f"{stack.project}-{s}-1" for s in ("api", "db", "worker")]
 
 
 def test_a_release_that_fails_to_start_puts_the_old_container_back(stack: Stack) -> None:
     dep = stack.deployer(candidate=BROKEN)
     before = stack.container("api").id
-    with pytest.raises(TargetError, match=f"{stack.project}-api-1 is (exited|unhealthy) after the switch"):
+    with pytest.raises(
+        TargetError, match=f"{stack.project}-(api|worker)-1 is (exited|unhealthy) after the switch"
+    ):
         dep.deploy(BROKEN)
     api = stack.container("api")
     assert api.id == before and api.status == "running"
     dep.wait_serving(PREVIOUS, timeout_s=20)
-    assert stack.names() == [f"{stack.project}-api-1", f"{stack.project}-db-1"]
+    assert stack.names() == [f"{stack.project}-{s}-1" for s in ("api", "db", "worker")]
 
 
 def test_missing_image_project_or_engine_fail_clearly(stack: Stack) -> None:
@@ -217,7 +270,7 @@ def test_a_phase_with_docker_project_deploys_and_checks_through_the_engine(
         res = run_check(ctx, ready)
         assert res.passed and CANDIDATE in res.detail, res.detail
         health = next(i for i in ctx.plan.phase("T-24h").items if i.check == "health")
-        assert "containers: all 2 running" in run_check(ctx, health).detail
+        assert "containers: all 3 running" in run_check(ctx, health).detail
         ctx.deployer.deploy(CANDIDATE)
         ctx.deployer.wait_serving(CANDIDATE, timeout_s=20)
     finally:

@@ -67,6 +67,12 @@ def _poll(fn, timeout_s: float = 10.0):  # type: ignore[no-untyped-def]
     return value
 
 
+def _serving(srv: SimServer) -> str | None:
+    """The release the simulator runs once it has restarted (its control API, which faults spare)."""
+    state = srv.command("state")
+    return None if state["restarting"] else str(state["release"])
+
+
 def test_deploy_restart_and_rollback() -> None:
     with SimServer(config=SimConfig(restart_s=2.0)) as sim, httpx.Client(base_url=sim.url) as c:
         rec = sim.command("deploy")
@@ -140,7 +146,7 @@ def test_scenario_faults_are_observed_and_rollback_removes_release_faults(name: 
     sc = load_scenario(name)
     with SimServer(config=SimConfig(restart_s=0.05, compress=COMPRESS), faults=list(sc.faults)) as srv:
         srv.command("deploy")
-        time.sleep(0.1)
+        _poll(lambda: _serving(srv) == "v1.0-prod-ready")
         onset = (sc.first_onset() or 0.0) + 5.0
         ramp = [f for f in sc.faults if f.ramp_to_ms and f.end_s]
         if ramp:  # sample a ramp halfway up
@@ -152,12 +158,12 @@ def test_scenario_faults_are_observed_and_rollback_removes_release_faults(name: 
         for f in visible:
             assert observed(f, df), f"{name}: {f.kind} not observed"
         srv.command("rollback", procedure="emergency")
-        time.sleep(0.1)
+        _poll(lambda: _serving(srv) is not None)
         release = httpx.get(f"{srv.url}/version", timeout=2).headers["x-release"]
         if sc.has(FaultKind.BAD_ROLLBACK):
             assert release == "v1.0-prod-ready"  # the seed's emergency rollback restarted it
             srv.command("rollback", procedure="controlled")
-            time.sleep(0.1)
+            _poll(lambda: _serving(srv) == "prod-rollback")
         assert httpx.get(f"{srv.url}/version", timeout=2).json()["release"] == "prod-rollback"
         after = _sample_at(srv, onset + 2.0)
         for f in visible:
