@@ -159,3 +159,35 @@ def test_a_second_live_monitor_is_refused(tmp_path: Path, sim) -> None:  # type:
 def test_a_monitor_against_a_dead_target_says_so(tmp_path: Path) -> None:
     out = _monitor(tmp_path, "http://127.0.0.1:1", 4.0)
     assert "warning: http://127.0.0.1:1 is not answering" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_restarted_monitor_never_decides_twice(tmp_path: Path, plan) -> None:  # type: ignore[no-untyped-def]
+    """A run that already has its rollback decision: a new monitor records firings as noise only."""
+    from launchlib.faults import Fault
+    from launchlib.monitor import Monitor
+    from launchlib.runlog import append_jsonl, read_jsonl, record_event
+    from launchlib.sim import SimConfig
+    from launchlib.simserver import SimServer
+    from launchlib.target import Target
+
+    breach = Fault(kind="security_breach", binding="infrastructure", start_s=0)
+    with SimServer(config=SimConfig(restart_s=0.0, compress=30.0), faults=[breach]) as srv:
+        srv.command("arm", t0=time.time(), compress=30.0)
+        earlier = {
+            "type": "decision",
+            "decision": "rollback",
+            "tier": "immediate",
+            "recorded_at": time.time(),
+        }
+        append_jsonl(tmp_path / "decisions.jsonl", {**earlier, "decided_at": time.time(), "triggers": []})
+        record_event(tmp_path, "deployed")
+        mon = Monitor(plan, Target(srv.url), tmp_path, compress=30.0).start()
+        _wait(
+            lambda: any(r.get("type") == "firing" for r in read_jsonl(tmp_path / "decisions.jsonl")),
+            30,
+            "a firing",
+        )
+        mon.stop()
+    recs = read_jsonl(tmp_path / "decisions.jsonl")
+    assert sum(r["type"] == "decision" for r in recs) == 1  # only the earlier one
+    assert all(r.get("after_decision") for r in recs if r["type"] == "firing")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -215,3 +216,31 @@ def test_cli_waive_block_unsign(tmp_path: Path) -> None:
 
     states = [e.state for e in Ledger.in_run(tmp_path / "r2").history("T-24h")]
     assert [str(s) for s in states] == ["waived", "blocked", "open"]
+
+
+def test_a_renamed_run_folder_keeps_its_signoffs(tmp_path: Path) -> None:
+    """A run's identity is its manifest's run id, not its folder's name."""
+    env = cli_env()
+    run = tmp_path / "launch-1"
+    run.mkdir()
+    (run / "manifest.json").write_text(
+        json.dumps(
+            {"version": 1, "run_id": "launch-1", "target": "x", "plan_hash": "h", "compress": 1, "started": 0}
+        )
+    )
+    opts = ["--reports", str(tmp_path), "--plan", str(ROOT / "parameters/plan.yaml")]
+    item = ["T-1h", "team_assembled_in_war_room", "--role", "CTO", "--by", "Sarah Chen"]
+    ok = subprocess.run(
+        [LAUNCHLIB, "signoff", "launch-1", *item, *opts], capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0, ok.stderr
+    run.rename(tmp_path / "launch-1-archived")
+    st = subprocess.run(
+        [LAUNCHLIB, "signoff", "status", "launch-1-archived", "--phase", "T-1h", *opts],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert st.returncode == 0, st.stderr
+    line = next(ln for ln in st.stdout.splitlines() if "team_assembled_in_war_room" in ln)
+    assert "Sarah Chen" in line and "done" in line, st.stdout
