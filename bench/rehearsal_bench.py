@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/rehearsal_bench.py [--scenario latency-spike]
 1. floor: papermill.execute_notebook of a notebook with one empty cell, in this process, x3;
-2. the rehearsal itself (launchlib.runner.rehearse) with per-phase wall times;
+2. the rehearsal itself (launchlib.runner.rehearse.rehearse) with per-phase wall times;
 3. the launch-clock time the phases must wait for (T-0 … T+1h compressed) is not overhead:
    overhead = total - waiting - phases x floor;
 4. sizes of the HTML files and of the one plotly.min.js in the run folder.
@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-from launchlib.runner import rehearse
+from launchlib.runner.rehearse import rehearse
 
 
 def floor(tmp: Path) -> float:

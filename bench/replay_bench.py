@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from launchlib.synth import Paint, synthetic_samples
+from launchlib.probing.synth import Paint, synthetic_samples
 
 RATE = 300.0
 T0 = 1_700_000_000.0
@@ -61,8 +61,8 @@ def main() -> None:
             f"decision {result['decision']} {result['tier']}"
         )
 
-        from launchlib.planfile import load_plan
-        from launchlib.replay import replay_file
+        from launchlib.plan.files import load_plan
+        from launchlib.evaluation.replay import replay_file
 
         plan = load_plan("parameters/plan.yaml")
         t = time.perf_counter()

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from launchlib.console import Console
-from launchlib.faults import load_scenario
-from launchlib.runner import rehearse
+from launchlib.runner.console import Console
+from launchlib.simulator.scenarios import load_scenario
+from launchlib.runner.rehearse import rehearse
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from launchlib.sampler import Endpoint, Sampler
-from launchlib.target import Target
+from launchlib.probing.sampler import Endpoint, Sampler
+from launchlib.probing.target import Target
 
 
 def free_port() -> int:

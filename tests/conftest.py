@@ -17,7 +17,7 @@ LAUNCHLIB = str(Path(sys.executable).with_name("launchlib"))
 
 @pytest.fixture(scope="session")
 def plan():
-    from launchlib.planfile import load_plan
+    from launchlib.plan.files import load_plan
 
     return load_plan(PLAN_PATH)
 
@@ -44,8 +44,8 @@ def cli_env() -> dict[str, str]:
 @pytest.fixture()
 def sim():
     """A simulator on 127.0.0.1 (free port), stopped after the test."""
-    from launchlib.sim import SimConfig
-    from launchlib.simserver import SimServer
+    from launchlib.simulator.app import SimConfig
+    from launchlib.simulator.server import SimServer
 
     server = SimServer("127.0.0.1", 0, SimConfig(restart_s=0.05)).start()
     yield server

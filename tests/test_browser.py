@@ -161,9 +161,9 @@ def test_checklist_in_jupyterlab_writes_the_ledger_and_moves_the_gate(lab: Lab) 
     from playwright.sync_api import expect, sync_playwright
 
     from launchlib import Ledger, load_plan
-    from launchlib.ledger import SignState, Source
-    from launchlib.signoff import COMMANDER
-    from launchlib.widgets import item_class
+    from launchlib.signoff.ledger import SignState, Source
+    from launchlib.signoff.rules import COMMANDER
+    from launchlib.signoff.widgets import item_class
 
     plan = load_plan(ROOT / "parameters" / "plan.yaml")
     commander = plan.role(COMMANDER).name
@@ -243,9 +243,9 @@ def test_signoff_page_in_voila_shows_no_code_and_enforces_roles(tmp_path: Path) 
     from playwright.sync_api import expect, sync_playwright
 
     from launchlib import Ledger, load_plan
-    from launchlib.archive import create_run
-    from launchlib.ledger import SignState
-    from launchlib.widgets import item_class
+    from launchlib.runfolder.folder import create_run
+    from launchlib.signoff.ledger import SignState
+    from launchlib.signoff.widgets import item_class
 
     plan = load_plan(ROOT / "parameters" / "plan.yaml")
     trader = plan.role("trading_lead")

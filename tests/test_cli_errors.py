@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from launchlib.errors import PlanError
-from launchlib.planfile import load_plan
-from launchlib.replay import replay_file
+from launchlib.evaluation.replay import replay_file
+from launchlib.plan.files import load_plan
 
 SEED = ROOT.parent / "shared" / "seed" / "war-room-plan.md"
 

@@ -20,10 +20,10 @@ import docker
 import pytest
 from conftest import free_port, require_binary
 
-from launchlib.backends import wait_release
-from launchlib.containers import PROJECT_LABEL, SERVICE_LABEL, DockerDeployer
+from launchlib.backends.base import wait_release
+from launchlib.backends.docker import PROJECT_LABEL, SERVICE_LABEL, DockerDeployer
 from launchlib.errors import TargetError
-from launchlib.target import Target
+from launchlib.probing.target import Target
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -257,8 +257,8 @@ def test_missing_image_project_or_engine_fail_clearly(stack: Stack) -> None:
 def test_a_phase_with_docker_project_deploys_and_checks_through_the_engine(
     stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from launchlib.checks import run_check
-    from launchlib.context import open_phase
+    from launchlib.launch.checks import run_check
+    from launchlib.launch.context import open_phase
 
     monkeypatch.setenv("DOCKER_HOST", stack.docker_url)
     ctx = open_phase(

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from conftest import LAUNCHLIB, ROOT, cli_env
 
-from launchlib.archive import read_manifest
-from launchlib.console import Console
-from launchlib.dryrun import dry_run
-from launchlib.monitor import Monitor
-from launchlib.runlog import event_time
-from launchlib.runner import exit_code, rehearse
+from launchlib.launch.monitor import Monitor
+from launchlib.runfolder.events import event_time
+from launchlib.runfolder.folder import read_manifest
+from launchlib.runner.console import Console
+from launchlib.runner.dryrun import dry_run
+from launchlib.runner.rehearse import exit_code, rehearse
 
 PAPERMILL = str(Path(LAUNCHLIB).with_name("papermill"))
 
@@ -137,8 +137,8 @@ def test_a_monitor_whose_writer_breaks_stops_the_run(tmp_path: Path, monkeypatch
 
 @pytest.mark.slow
 def test_a_target_that_goes_away_breaks_the_run_loudly(tmp_path: Path) -> None:
-    from launchlib.sim import SimConfig
-    from launchlib.simserver import SimServer
+    from launchlib.simulator.app import SimConfig
+    from launchlib.simulator.server import SimServer
 
     server = SimServer("127.0.0.1", 0, SimConfig(restart_s=0.5, compress=30.0)).start()
     run_dir = tmp_path / "gone"
@@ -283,7 +283,7 @@ def test_no_false_rollback_with_a_cpu_hog(tmp_path: Path, scenario: str) -> None
 def test_signals_are_not_inherited_by_kernels(tmp_path: Path) -> None:
     """A kernel runs in its own session: Ctrl-C on the terminal reaches the runner, not the kernel."""
     code = (
-        "import os; from launchlib.kernels import KernelPool\n"
+        "import os; from launchlib.runner.kernels import KernelPool\n"
         f"pool = KernelPool({str(tmp_path)!r}, warm=False); km = pool.take()\n"
         "print(os.getsid(km.provisioner.pid), os.getsid(0)); pool.release(km); pool.close()"
     )

@@ -12,8 +12,8 @@ import pytest
 import scrapbook as sb
 from conftest import LAUNCHLIB, ROOT, cli_env
 
-from launchlib import probes
-from launchlib.target import Target
+from launchlib.probing import probes
+from launchlib.probing.target import Target
 
 
 class _Garbage(BaseHTTPRequestHandler):

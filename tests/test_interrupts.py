@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import LAUNCHLIB, ROOT, cli_env
 
-from launchlib.archive import read_manifest
-from launchlib.runlog import event_time
+from launchlib.runfolder.events import event_time
+from launchlib.runfolder.folder import read_manifest
 
 
 def _wait(cond, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -163,12 +163,12 @@ def test_a_monitor_against_a_dead_target_says_so(tmp_path: Path) -> None:
 
 def test_a_restarted_monitor_never_decides_twice(tmp_path: Path, plan) -> None:  # type: ignore[no-untyped-def]
     """A run that already has its rollback decision: a new monitor records firings as noise only."""
-    from launchlib.faults import Fault
-    from launchlib.monitor import Monitor
-    from launchlib.runlog import append_jsonl, read_jsonl, record_event
-    from launchlib.sim import SimConfig
-    from launchlib.simserver import SimServer
-    from launchlib.target import Target
+    from launchlib.launch.monitor import Monitor
+    from launchlib.probing.target import Target
+    from launchlib.runfolder.events import append_jsonl, read_jsonl, record_event
+    from launchlib.simulator.app import SimConfig
+    from launchlib.simulator.scenarios import Fault
+    from launchlib.simulator.server import SimServer
 
     breach = Fault(kind="security_breach", binding="infrastructure", start_s=0)
     with SimServer(config=SimConfig(restart_s=0.0, compress=30.0), faults=[breach]) as srv:

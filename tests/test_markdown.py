@@ -8,10 +8,11 @@ from pathlib import Path
 
 from conftest import LAUNCHLIB, PLAN_PATH, cli_env
 
-from launchlib.markdown import import_markdown, parse_markdown
-from launchlib.mdexport import export_markdown
-from launchlib.plan import Plan
-from launchlib.planfile import load_plan
+from launchlib.plan.files import load_plan
+from launchlib.plan.md_export import export_markdown
+from launchlib.plan.md_import import import_markdown
+from launchlib.plan.md_parse import parse_markdown
+from launchlib.plan.model import Plan
 
 
 def _essentials(plan: Plan) -> dict[str, object]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from launchlib.plan import KNOWN_CHECKS, Plan, Tier, phase_id
-from launchlib.thresholds import ConditionMetric, Op, Unit
+from launchlib.plan.model import KNOWN_CHECKS, Plan, Tier, phase_id
+from launchlib.plan.thresholds import ConditionMetric, Op, Unit
 
 PHASES = ["T-24h", "T-12h", "T-6h", "T-1h", "T-0", "T+5m", "T+15m", "T+30m", "T+1h", "T+24h"]
 

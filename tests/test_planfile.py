@@ -9,7 +9,7 @@ import pytest
 from conftest import LAUNCHLIB, PLAN_PATH, cli_env
 
 from launchlib.errors import PlanError
-from launchlib.planfile import load_plan
+from launchlib.plan.files import load_plan
 
 GOOD = PLAN_PATH.read_text(encoding="utf-8")
 

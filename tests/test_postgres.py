@@ -10,7 +10,7 @@ import pytest
 import scrapbook as sb
 from conftest import LAUNCHLIB, ROOT, cli_env, free_port
 
-from launchlib.backends import PostgresDatabase, with_dbname
+from launchlib.backends.postgres import PostgresDatabase, with_dbname
 from launchlib.errors import TargetError
 
 pytestmark = pytest.mark.timeout(300)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from launchlib.faults import Fault
-from launchlib.probes import (
+from launchlib.probing.probes import (
     check_devops,
     check_health,
     check_risk,
@@ -14,9 +13,10 @@ from launchlib.probes import (
     check_trading,
     check_version,
 )
-from launchlib.sim import SimConfig
-from launchlib.simserver import SimServer
-from launchlib.target import Target
+from launchlib.probing.target import Target
+from launchlib.simulator.app import SimConfig
+from launchlib.simulator.scenarios import Fault
+from launchlib.simulator.server import SimServer
 
 
 def test_healthy_target_passes_every_probe(sim: SimServer, monkeypatch) -> None:

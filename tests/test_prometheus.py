@@ -7,13 +7,13 @@ import time
 import pytest
 
 from launchlib.errors import TargetError
-from launchlib.faults import Fault
-from launchlib.plan import Plan
-from launchlib.prometheus import PrometheusSource
-from launchlib.sampler import sample
-from launchlib.sim import SimConfig
-from launchlib.simserver import SimServer
-from launchlib.target import Target
+from launchlib.evaluation.prometheus import PrometheusSource
+from launchlib.plan.model import Plan
+from launchlib.probing.sampler import sample
+from launchlib.probing.target import Target
+from launchlib.simulator.app import SimConfig
+from launchlib.simulator.scenarios import Fault
+from launchlib.simulator.server import SimServer
 
 COMPRESS = 6.0  # evaluation every 10/6 s, windows of 10 s, for 5 s
 

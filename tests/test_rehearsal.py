@@ -12,11 +12,11 @@ import pytest
 import scrapbook as sb
 from conftest import LAUNCHLIB, ROOT, cli_env
 
-from launchlib.archive import read_manifest
-from launchlib.console import Console
 from launchlib.errors import RunError
-from launchlib.result import read_results
-from launchlib.runner import exit_code, rehearse
+from launchlib.runfolder.folder import read_manifest
+from launchlib.runfolder.result import read_results
+from launchlib.runner.console import Console
+from launchlib.runner.rehearse import exit_code, rehearse
 
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
@@ -54,7 +54,7 @@ def test_notebook_runs_alone_with_plain_papermill(tmp_path: Path, phase: str) ->
 
 
 def _plan_items(phase: str):
-    from launchlib.planfile import load_plan
+    from launchlib.plan.files import load_plan
 
     return load_plan(ROOT / "parameters/plan.yaml").phase(phase).items
 
@@ -154,3 +154,14 @@ def test_corrupt_manifest_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text('{"version": 1}')
     with pytest.raises(RunError, match=r"manifest\.json: run_id: Field required"):
         read_manifest(tmp_path)
+
+
+def test_committed_notebooks_equal_the_generators_output(tmp_path: Path, plan) -> None:  # type: ignore[no-untyped-def]
+    """One source for the notebooks' parameters and shape: launchlib.launch.notebooks."""
+    from launchlib.launch.notebooks import write_notebooks
+
+    written = write_notebooks(plan, tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    for path in written:
+        committed = json.loads((ROOT / "notebooks" / path.name).read_text(encoding="utf-8"))
+        assert json.loads(path.read_text(encoding="utf-8")) == committed, path.name

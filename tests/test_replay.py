@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import LAUNCHLIB, cli_env
 
-from launchlib.plan import Plan
-from launchlib.success import evaluate_success
-from launchlib.synth import Paint, synthetic_samples
+from launchlib.evaluation.success import evaluate_success
+from launchlib.plan.model import Plan
+from launchlib.probing.synth import Paint, synthetic_samples
 
 T0 = 1_700_000_000.0
 

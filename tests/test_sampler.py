@@ -6,12 +6,12 @@ import asyncio
 
 import numpy as np
 
-from launchlib.faults import Fault
-from launchlib.sampler import Endpoint, Sampler, sample, write_samples
-from launchlib.sim import SimConfig
-from launchlib.simserver import SimServer
-from launchlib.sources import read_samples
-from launchlib.target import Target
+from launchlib.evaluation.sources import read_samples
+from launchlib.probing.sampler import Endpoint, Sampler, sample, write_samples
+from launchlib.probing.target import Target
+from launchlib.simulator.app import SimConfig
+from launchlib.simulator.scenarios import Fault
+from launchlib.simulator.server import SimServer
 
 
 def test_fixed_rate_rows_and_columns(sim: SimServer, tmp_path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from launchlib.faults import Scenario
-from launchlib.plan import Plan
-from launchlib.scorecard import clock, describe, not_scored, score, verdict
+from launchlib.plan.model import Plan
+from launchlib.report.scorecard import clock, describe, not_scored, score, verdict
+from launchlib.simulator.scenarios import Scenario
 
 T0 = 1_700_000_000.0
 COMPRESS = 30.0

@@ -11,13 +11,13 @@ import pytest
 from conftest import LAUNCHLIB, ROOT, cli_env
 
 from launchlib.errors import LedgerError, PlanError
-from launchlib.gates import evaluate_gate, go_no_go
-from launchlib.ledger import Ledger, SignState
-from launchlib.signoff import apply_signoffs, load_signoffs, record_check, sign
+from launchlib.signoff.gates import evaluate_gate, go_no_go
+from launchlib.signoff.ledger import Ledger, SignState
+from launchlib.signoff.rules import apply_signoffs, load_signoffs, record_check, sign
 
 WRITER = """
 import sys
-from launchlib.ledger import Ledger
+from launchlib.signoff.ledger import Ledger
 led = Ledger(sys.argv[1], "run")
 for n in range(int(sys.argv[3])):
     led.append("T-1h", f"{sys.argv[2]}-{n}", role="launch_commander", person=sys.argv[2], state="done")
@@ -171,8 +171,8 @@ def test_cli_sign_and_status(tmp_path: Path) -> None:
 def test_signoff_page_notebook_and_its_refusals(tmp_path: Path) -> None:
     import nbformat
 
-    from launchlib.checklist_page import page_notebook, run_checklist
     from launchlib.errors import RunError
+    from launchlib.signoff.page import page_notebook, run_checklist
 
     run = tmp_path / "r1"
     run.mkdir()
@@ -212,7 +212,7 @@ def test_cli_waive_block_unsign(tmp_path: Path) -> None:
     assert blocked.returncode == 0 and "blocked" in blocked.stdout
     unsigned = run("--unsign")
     assert unsigned.returncode == 0 and " open " in unsigned.stdout
-    from launchlib.ledger import Ledger
+    from launchlib.signoff.ledger import Ledger
 
     states = [e.state for e in Ledger.in_run(tmp_path / "r2").history("T-24h")]
     assert [str(s) for s in states] == ["waived", "blocked", "open"]

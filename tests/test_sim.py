@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from launchlib.errors import PlanError, TargetError
-from launchlib.faults import Binding, Fault, FaultKind, list_scenarios, load_scenario
-from launchlib.sampler import sample
-from launchlib.sim import SimConfig
-from launchlib.simserver import SimServer
-from launchlib.target import Target
+from launchlib.probing.sampler import sample
+from launchlib.probing.target import Target
+from launchlib.simulator.app import SimConfig
+from launchlib.simulator.scenarios import Binding, Fault, FaultKind, list_scenarios, load_scenario
+from launchlib.simulator.server import SimServer
 
 
 def test_endpoints_answer(sim: SimServer) -> None:
@@ -47,7 +47,7 @@ def test_endpoints_answer(sim: SimServer) -> None:
 
 
 def test_latency_model_is_realistic_and_seeded() -> None:
-    from launchlib.sim import SimState
+    from launchlib.simulator.app import SimState
 
     a, b = SimState(SimConfig(seed=3)), SimState(SimConfig(seed=3))
     xs = [a.base_latency_ms("/api/risk") for _ in range(2000)]

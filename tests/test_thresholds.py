@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from launchlib.thresholds import Condition, Op, Unit, parse_threshold, slug
+from launchlib.plan.thresholds import Condition, Op, Unit, parse_threshold, slug
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from launchlib.metrics import bin_value, hist_bin, hist_quantile
-from launchlib.plan import Plan
-from launchlib.synth import Paint, synthetic_samples
-from launchlib.triggers import TriggerEngine, evaluate
+from launchlib.evaluation.metrics import bin_value, hist_bin, hist_quantile
+from launchlib.evaluation.triggers import TriggerEngine, evaluate
+from launchlib.plan.model import Plan
+from launchlib.probing.synth import Paint, synthetic_samples
 
 DEPLOY = 600.0  # ten minutes of baseline, then 20 minutes after the deploy
 T0 = 1_700_000_000.0

@@ -1,0 +1,1 @@
+"""Where the target lives: deployment and database backends (simulator, PostgreSQL, Docker)."""

@@ -1,0 +1,247 @@
+"""``launchlib rehearse``, ``run-phase``, ``monitor``, ``runs repair``, ``sim serve``: running a launch."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from launchlib.cli.app import EXIT_CODES, dry_run_command, main, reports_errors
+from launchlib.errors import RunBroken
+
+
+@main.command("rehearse", epilog=EXIT_CODES)
+@click.option(
+    "--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios"
+)
+@click.option("--run-id", default=None, help="default: <scenario>-<timestamp>")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option(
+    "--target", "target_url", default="", help="a target base URL (default: the embedded simulator)"
+)
+@click.option(
+    "--compress",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="launch seconds per real second",
+)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@click.option(
+    "--signoffs", type=click.Path(path_type=Path), default=Path("parameters/signoffs/rehearsal.yaml")
+)
+@click.option("--dry-run", is_flag=True, help="check everything the rehearsal needs, run nothing")
+@reports_errors
+def rehearse(
+    scenario: str,
+    run_id: str | None,
+    reports: Path,
+    target_url: str,
+    compress: float,
+    plan_path: Path,
+    signoffs: Path,
+    dry_run: bool,
+) -> None:
+    """Run a whole launch rehearsal, phase by phase; prints the report's path."""
+    from launchlib.runner.console import Console  # lazy: loaded when this command runs
+    from launchlib.runner.rehearse import exit_code  # lazy: loaded when this command runs
+    from launchlib.runner.rehearse import rehearse as run  # lazy: loaded when this command runs
+
+    reports = reports.absolute()
+    if dry_run:
+        dry_run_command(
+            scenario=scenario,
+            run_id=run_id,
+            reports=reports,
+            target_url=target_url,
+            compress=compress,
+            plan_path=plan_path,
+            signoffs=signoffs,
+        )
+        return
+    _, m = run(
+        scenario,
+        run_id=run_id,
+        reports=reports,
+        target_url=target_url,
+        compress=compress,
+        plan_path=plan_path,
+        signoffs=signoffs,
+        console=Console(),
+    )
+    sys.exit(exit_code(m))
+
+
+@main.command("run-phase", epilog=EXIT_CODES)
+@click.argument("phase")
+@click.option("--run-id", required=True, help="the launch's run folder (created if new)")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option(
+    "--target", "target_url", default="", help="the target base URL (default: the embedded simulator)"
+)
+@click.option("--compress", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@click.option(
+    "--signoffs", default="", help="a sign-off file to apply (default: none, sign with the widgets/CLI)"
+)
+@click.option("--external-monitor", is_flag=True, help="a `launchlib monitor` is watching this run")
+@click.option(
+    "--database-url-env", default="", help="env variable with the PostgreSQL URL (backups, database rollback)"
+)
+@click.option(
+    "--docker-project",
+    default="",
+    help="compose project on the Docker Engine (DOCKER_HOST) to deploy/roll back",
+)
+@click.option("--dry-run", is_flag=True, help="check everything the phase needs, run nothing")
+@reports_errors
+def run_phase(
+    phase: str,
+    run_id: str,
+    reports: Path,
+    target_url: str,
+    compress: float,
+    plan_path: Path,
+    signoffs: str,
+    external_monitor: bool,
+    database_url_env: str,
+    docker_project: str,
+    dry_run: bool,
+) -> None:
+    """Run one phase notebook now (launch day), into the run's folder."""
+    from launchlib.errors import EXIT_FINDINGS  # lazy: loaded when this command runs
+    from launchlib.runner.execute import run_single  # lazy: loaded when this command runs
+
+    reports, plan_path = reports.absolute(), plan_path.absolute()
+    if dry_run:
+        dry_run_command(
+            phase=phase,
+            run_id=run_id,
+            reports=reports,
+            target_url=target_url,
+            compress=compress,
+            plan_path=plan_path,
+            signoffs=signoffs,
+            database_url_env=database_url_env,
+            must_be_new=False,
+        )
+        return
+    res, html_path = run_single(
+        phase,
+        run_id=run_id,
+        reports=reports,
+        target_url=target_url,
+        compress=compress,
+        plan_path=plan_path,
+        signoffs=str(Path(signoffs).absolute()) if signoffs else "",
+        external_monitor=external_monitor,
+        database_url_env=database_url_env,
+        docker_project=docker_project,
+    )
+    click.echo(f"{phase}: {res.status.value} {res.reason}".rstrip())
+    click.echo(f"report: {html_path}")
+    if res.status.value not in ("passed", "rolled_back", "skipped"):
+        sys.exit(EXIT_FINDINGS)
+
+
+@main.group("runs")
+def runs() -> None:
+    """The run folders under reports/."""
+
+
+@runs.command("repair")
+@click.argument("run_ids", nargs=-1)
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_errors
+def runs_repair(run_ids: tuple[str, ...], reports: Path) -> None:
+    """Mark runs whose runner died (SIGKILL, power loss) as interrupted, and rebuild the index."""
+    from launchlib.report.index import write_index  # lazy: loaded when this command runs
+    from launchlib.report.repair import repair_run  # lazy: loaded when this command runs
+    from launchlib.runfolder.folder import check_run_id  # lazy: loaded when this command runs
+
+    reports = reports.absolute()
+    folders = [reports / check_run_id(r) for r in run_ids] or sorted(
+        p for p in (reports.iterdir() if reports.is_dir() else []) if p.is_dir()
+    )
+    fixed = [f.name for f in folders if repair_run(f) is not None]
+    if reports.is_dir():
+        write_index(reports)
+    click.echo(f"marked interrupted: {', '.join(fixed)}" if fixed else "no stale run")
+
+
+@main.command("monitor")
+@click.option("--run-id", required=True)
+@click.option("--target", "target_url", required=True, help="the target base URL")
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=100.0,
+    show_default=True,
+    help="requests per second in all",
+)
+@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_errors
+def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path: Path) -> None:
+    """Watch a target continuously from the baseline on, recording into the run folder."""
+    from launchlib.launch.monitor import Monitor  # lazy: loaded when this command runs
+    from launchlib.plan.files import load_plan  # lazy: loaded when this command runs
+    from launchlib.probing.target import Target  # lazy: loaded when this command runs
+    from launchlib.runfolder.folder import check_run_id  # lazy: loaded when this command runs
+
+    run_dir = reports.absolute() / check_run_id(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    mon = Monitor(load_plan(plan_path), Target(target_url), run_dir, rate=rate)
+    mon.claim()  # a second live monitor on the run is refused; a dead one's samples are continued
+    mon.start()
+    click.echo(f"monitoring {target_url} into {run_dir} (Ctrl-C to stop)")
+    why: str | None = None
+    answering = True
+    with contextlib.suppress(KeyboardInterrupt):
+        while why is None:
+            time.sleep(1.0)
+            why = mon.health()
+            live = mon.live()
+            if answering and live.failure_ratio == 1.0:
+                click.echo(
+                    f"warning: {target_url} is not answering: every request in the last seconds failed"
+                )
+            elif not answering and live.failure_ratio is not None and live.failure_ratio < 1.0:
+                click.echo(f"{target_url} answers again")
+            answering = live.failure_ratio != 1.0
+    mon.stop()
+    if why is not None:
+        raise RunBroken(f"{run_dir}: monitor stopped: {why}")
+
+
+@main.group()
+def sim() -> None:
+    """The simulated trading system (rehearsal target)."""
+
+
+@sim.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=8700, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--scenario", default=None, help="inject this scenario's faults (armed at the deploy)")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--restart-s", type=float, default=1.0, show_default=True, help="restart time of a deploy")
+@click.option("--compress", type=float, default=1.0, show_default=True, help="launch seconds per second")
+@reports_errors
+def sim_serve(
+    port: int, host: str, scenario: str | None, seed: int, restart_s: float, compress: float
+) -> None:
+    """Serve the simulator in the foreground until interrupted."""
+    from launchlib.simulator.app import SimConfig  # lazy: loaded when this command runs
+    from launchlib.simulator.scenarios import load_scenario  # lazy: loaded when this command runs
+    from launchlib.simulator.server import SimServer  # lazy: loaded when this command runs
+
+    faults = list(load_scenario(scenario).faults) if scenario else []
+    server = SimServer(host, port, SimConfig(seed=seed, restart_s=restart_s, compress=compress), faults)
+    click.echo(
+        f"simulator on {server.url} (release {server.state.release}); control API at {server.url}/_sim/state"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()

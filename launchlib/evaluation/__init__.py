@@ -1,0 +1,1 @@
+"""Judging samples: windowed metrics, the rollback-trigger engine, success criteria, sources, replay."""

@@ -1,0 +1,1 @@
+"""What a phase does on launch day: its context, the phases, checks, rollback, monitor, parameters."""

@@ -1,0 +1,222 @@
+"""What a phase notebook works with: plan, run folder, ledger, target and its backends.
+
+:func:`open_phase` turns a notebook's parameters into a :class:`PhaseContext`. With no target
+URL it starts an embedded simulator (with the scenario's faults) so that plain
+``papermill notebooks/<phase>.ipynb out.ipynb`` runs on its own; a post-deploy phase run
+standalone first deploys the candidate and watches with its own monitor.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from launchlib.backends.base import Database, Deployer
+from launchlib.backends.postgres import PostgresDatabase
+from launchlib.backends.simulated import SimDatabase, SimDeployer
+from launchlib.errors import PlanError, Problem, TargetError
+from launchlib.launch.monitor import Monitor
+from launchlib.plan.files import load_plan
+from launchlib.plan.locations import project_path
+from launchlib.plan.model import Plan, Stage
+from launchlib.probing.target import Target
+from launchlib.runfolder.events import append_jsonl, event_time, record_event
+from launchlib.runfolder.folder import create_run
+from launchlib.signoff.ledger import Ledger
+from launchlib.signoff.rules import SignoffEntry, load_signoffs
+from launchlib.simulator.scenarios import Scenario, load_scenario
+from launchlib.simulator.server import embedded_simulator
+
+__all__ = ["Notified", "PhaseContext", "deploy_candidate", "open_phase"]
+
+
+@dataclass(frozen=True)
+class Notified:
+    """What became of a message: always recorded in the run; delivered only when a channel said so."""
+
+    recorded: bool
+    delivered: int
+    detail: str
+
+
+@dataclass
+class PhaseContext:
+    """Everything one phase needs; ``close()`` stops what it started."""
+
+    phase: str
+    plan: Plan
+    run_dir: Path
+    target: Target
+    ledger: Ledger
+    scenario: Scenario | None
+    compress: float
+    signoffs: dict[str, list[SignoffEntry]]
+    skip_signoffs: list[str]
+    prometheus_url: str = ""
+    database_url_env: str = ""
+    docker_project: str = ""
+    external_monitor: bool = False
+    load_rate: float = 100.0
+    perf_s: float = 3.0  # the short load test: 300 requests, enough for a p95 per class
+    started: float = field(default_factory=time.time)
+    _owned: list[Any] = field(default_factory=list)
+
+    @cached_property
+    def deployer(self) -> Deployer:
+        """The simulator's control API, or the compose project's containers (``docker_project``)."""
+        if self.docker_project:
+            # heavy and optional: the docker SDK is loaded only for a compose project
+            from launchlib.backends.docker import DockerDeployer
+
+            rel = self.plan.releases
+            return DockerDeployer(
+                self.target, self.docker_project, previous=rel.previous, candidate=rel.candidate
+            )
+        return SimDeployer(self.target)
+
+    @property
+    def database(self) -> Database:
+        if self.database_url_env:
+            return PostgresDatabase(self.database_url_env, backups_dir=self.run_dir / "backups")
+        return SimDatabase(self.target)
+
+    @property
+    def expected_release(self) -> str:
+        """The candidate after the deploy, the previous release once a rollback completed."""
+        if event_time(self.run_dir, "rollback_completed") is not None:
+            return self.plan.releases.previous
+        return self.plan.releases.candidate
+
+    @property
+    def deploy_at(self) -> float | None:
+        return event_time(self.run_dir, "deployed")
+
+    def launch_wall(self, offset_s: float) -> float:
+        """Wall time of launch-clock offset ``offset_s`` (T-0 is the deploy, or the ``clock`` event)."""
+        at = event_time(self.run_dir, "clock") or self.deploy_at
+        return (at if at is not None else time.time()) + offset_s / self.compress
+
+    def notify(self, roles: list[str], message: str, kind: str = "status") -> Notified:
+        """Send ``message`` to the holders of ``roles``: recorded in the run's outbox, and delivered
+        where a channel confirms it (the simulator's war-room channel in a rehearsal)."""
+        people = [
+            {"role": r, "name": self.plan.role(r).name, "contact": self.plan.role(r).contact} for r in roles
+        ]
+        rec = {"at": time.time(), "phase": self.phase, "kind": kind, "message": message, "to": people}
+        append_jsonl(self.run_dir / "notifications.jsonl", rec)
+        sim = self.deployer
+        if not isinstance(sim, SimDeployer):
+            return Notified(True, 0, "recorded in notifications.jsonl; no delivery channel configured")
+        try:
+            n = int(sim.command("notify", **rec).get("delivered", 0))
+        except TargetError as exc:
+            return Notified(True, 0, f"recorded in notifications.jsonl; not delivered: {exc}")
+        return Notified(True, n, f"delivered to {n} recipient(s) on the simulator's war-room channel")
+
+    def __enter__(self) -> PhaseContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for thing in reversed(self._owned):
+            thing.stop()
+        self._owned.clear()
+        dep = self.__dict__.pop("deployer", None)  # a Docker client holds a connection
+        if dep is not None:
+            dep.close()
+
+
+def open_phase(
+    phase: str,
+    *,
+    run_dir: str = "",
+    plan_path: str = "parameters/plan.yaml",
+    target_url: str = "",
+    scenario: str = "",
+    compress: float = 30.0,
+    signoffs: str = "parameters/signoffs/rehearsal.yaml",
+    skip_signoffs: list[str] | None = None,
+    prometheus_url: str = "",
+    database_url_env: str = "",
+    docker_project: str = "",
+    external_monitor: bool = False,
+    reports: str = "reports",
+) -> PhaseContext:
+    """A context from a notebook's parameters (:class:`~launchlib.launch.params.PhaseParams`); see the
+    module docstring for the defaults. Every path is made absolute here, once."""
+    plan_path, signoffs, reports = project_path(plan_path), project_path(signoffs), project_path(reports)
+    plan = load_plan(plan_path)
+    try:
+        ph = plan.phase(phase) if phase != "rollback" else None
+    except KeyError as exc:
+        raise PlanError([Problem(plan_path, "phase", str(exc.args[0]))]) from None
+    if compress <= 0:
+        raise PlanError([Problem("notebook parameters", "compress", f"{compress} must be > 0")])
+    sc = load_scenario(scenario, project_path("parameters/scenarios")) if scenario else None
+    if run_dir:
+        folder = Path(run_dir).absolute()
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        folder = create_run(reports, f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}").absolute()
+    owned: list[Any] = []
+    if target_url:
+        target = Target(target_url)
+    else:
+        server = embedded_simulator(plan, sc, compress)
+        owned.append(server)
+        target = Target(server.url, token=server.state.config.admin_token)
+    skip = list(skip_signoffs or (sc.missing_signoffs if sc else []))
+    ctx = PhaseContext(
+        phase=phase,
+        plan=plan,
+        run_dir=folder,
+        target=target,
+        ledger=Ledger.in_run(folder),
+        scenario=sc,
+        compress=compress,
+        signoffs=load_signoffs(signoffs, plan) if signoffs else {},
+        skip_signoffs=skip,
+        prometheus_url=prometheus_url,
+        database_url_env=database_url_env,
+        docker_project=docker_project if target_url else "",
+        external_monitor=external_monitor,
+        _owned=owned,
+    )
+    if not target_url and ph is not None and ph.stage is Stage.LAUNCH and ph.offset_s > 0:
+        try:
+            _standalone_deploy(ctx)
+        except BaseException:
+            ctx.close()
+            raise
+    return ctx
+
+
+def deploy_candidate(ctx: PhaseContext, baseline_s: float) -> float:
+    """The one deploy: a monitor watching (the run's, or one this phase starts), ``baseline_s`` real
+    seconds of the previous release as the baseline, then the candidate deployed and waited for.
+    Returns the wall time the candidate first served (recorded as the ``deployed`` event)."""
+    if not ctx.external_monitor and not any(isinstance(o, Monitor) for o in ctx._owned):
+        ctx._owned.append(Monitor(ctx.plan, ctx.target, ctx.run_dir, compress=ctx.compress).start())
+    time.sleep(baseline_s)
+    release = ctx.plan.releases.candidate
+    record_event(ctx.run_dir, "deploy_started", release=release)
+    ctx.deployer.deploy(release)
+    at = ctx.deployer.wait_serving(release)
+    record_event(ctx.run_dir, "deployed", at=at, release=release)
+    return at
+
+
+def _standalone_deploy(ctx: PhaseContext) -> None:
+    """Bring an embedded simulator to this phase's point of the launch: deployed, watched, and the
+    launch clock (the simulator's faults too) set so that now is this phase's time."""
+    deploy_candidate(ctx, baseline_s=1.0)
+    origin = time.time() - ctx.plan.phase(ctx.phase).offset_s / ctx.compress
+    sim = ctx.deployer
+    assert isinstance(sim, SimDeployer)  # standalone means the embedded simulator
+    sim.command("arm", t0=origin, compress=ctx.compress)
+    record_event(ctx.run_dir, "clock", at=origin)

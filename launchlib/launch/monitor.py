@@ -1,0 +1,273 @@
+"""Continuous monitoring of a run: sample the target, feed the trigger engine, record as it goes.
+
+The monitor starts before the deploy (its samples are the baseline), learns the deploy time
+from the run's ``deployed`` event, then feeds the :class:`~launchlib.evaluation.triggers.TriggerEngine`
+incrementally and appends every firing and the rollback decision to ``decisions.jsonl`` the
+moment they happen. Firings after the decision are marked ``after_decision`` (rollback noise:
+the rollback itself restarts services), never causes. Samples go to ``samples/part-*.parquet``
+about once a second, numbered after any parts already in the folder: nothing is replaced.
+
+It runs in a background thread of the runner (or of ``launchlib monitor`` on launch day), so it
+does not stop between notebooks. Its health is part of the run: :meth:`Monitor.health` says why
+it can no longer see (thread ended, send loop stalled, no sample landed for longer than the
+plan's monitoring-gap limit), and the runner turns that into a failed run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from launchlib.errors import RunError
+from launchlib.evaluation.triggers import TriggerEngine
+from launchlib.plan.model import Plan
+from launchlib.plan.thresholds import ConditionMetric
+from launchlib.probing.sampler import Row, Sampler, samples_frame
+from launchlib.probing.target import Target
+from launchlib.runfolder.events import (
+    DECISIONS,
+    SAMPLES_DIR,
+    append_jsonl,
+    event_time,
+    read_json,
+    read_jsonl,
+    write_json,
+)
+
+__all__ = ["MONITOR_STATUS", "LiveStatus", "Monitor", "gap_limit_s"]
+
+PART_S = 1.0
+MONITOR_STATUS = "monitor.json"
+_PART = re.compile(r"part-(\d+)\.parquet$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def gap_limit_s(plan: Plan) -> float:
+    """The plan's monitoring-gap limit in launch seconds (its ``since_last_sample_s`` trigger)."""
+    limits = [
+        t.condition.threshold
+        for _, t in plan.triggers()
+        if t.condition.metric is ConditionMetric.SINCE_LAST_SAMPLE_S and t.condition.threshold is not None
+    ]
+    return min(limits) if limits else plan.monitoring.window_s
+
+
+@dataclass
+class LiveStatus:
+    """What the console shows while watching: the last few seconds of samples and the engine."""
+
+    launch_s: float | None  # launch clock (seconds from T-0), None before the deploy
+    requests: int
+    api_p95_ms: float | None
+    failure_ratio: float | None
+    pending: list[str]  # triggers whose condition holds but whose ``for`` has not elapsed
+    fired: list[str]
+
+
+class Monitor:
+    """Sample ``target`` at ``rate`` requests/s and watch the plan's triggers, in a thread."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        target: Target,
+        run_dir: Path | str,
+        *,
+        compress: float = 1.0,
+        rate: float = 100.0,
+        lateness_s: float = 0.3,
+    ) -> None:
+        self.plan, self.target, self.run_dir = plan, target, Path(run_dir).absolute()
+        self.compress, self.rate, self.lateness_s = compress, rate, lateness_s
+        self.engine: TriggerEngine | None = None
+        self.deploy_at: float | None = None
+        self._baseline: list[Row] = []
+        self._part: list[Row] = []
+        self._part_started = time.time()
+        self._parts = 0
+        self._decided = False
+        self.samples = 0
+        self.written_until = 0.0  # newest sample time on disk
+        self._last_ts: float | None = None  # newest sample time seen
+        self.last_rows_at = time.monotonic()
+        self.error: BaseException | None = None
+        self._recent: deque[Row] = deque(maxlen=max(200, int(rate * 3)))
+        self._sampler = Sampler(target, rate, on_rows=self._on_rows, flush_s=0.1)
+        self._thread = threading.Thread(target=self._run, name="launchlib-monitor", daemon=True)
+        self._lock = threading.Lock()
+        self._stopping = False
+        real_gap = gap_limit_s(plan) / compress
+        # a request may take the client's timeout before its row lands: never judge faster than that
+        self.stall_limit_s = max(real_gap, target.timeout_s + 1.0)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def claim(self) -> None:
+        """Refuse to start when another monitor is alive on this run (its status names its pid)."""
+        status = read_json(self.run_dir / MONITOR_STATUS)
+        if not status or status.get("state") not in ("running", "watching"):
+            return
+        pid = status.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+            raise RunError(
+                f"{self.run_dir}: a monitor (pid {pid}) is already watching this run; stop it first"
+            )
+
+    def start(self) -> Monitor:
+        folder = self.run_dir / SAMPLES_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        numbers = [int(m[1]) for p in folder.glob("part-*.parquet") if (m := _PART.search(p.name))]
+        self._parts = max(numbers, default=0)  # continue the numbering: earlier parts stay as they are
+        self._decided = any(r.get("type") == "decision" for r in read_jsonl(self.run_dir / DECISIONS))
+        self._status("running")
+        self.last_rows_at = time.monotonic()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sampling, write what is pending and judge the windows the samples cover (once)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._sampler.stop()
+        self._thread.join(timeout=self.target.timeout_s + 5.0)
+        with self._lock:
+            self._write_part()
+            if self._last_ts is not None:  # not beyond the data: silence after the end is no gap
+                self._evaluate(self._last_ts + self.lateness_s)
+        self._status("stopped" if self.error is None else f"failed: {self.error}")
+
+    def __enter__(self) -> Monitor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._sampler.run())
+        except BaseException as exc:  # read by health(): a dead monitor stops the run
+            self.error = exc
+            self._status(f"failed: {exc}")
+
+    def health(self) -> str | None:
+        """``None`` while the monitor can see; otherwise why it cannot, in a few words."""
+        if self.error is not None:
+            return f"{type(self.error).__name__}: {self.error}"
+        if self._stopping:
+            return None
+        if not self._thread.is_alive():
+            return "the monitor thread ended"
+        now = time.monotonic()
+        if now - self._sampler.heartbeat > self.stall_limit_s:
+            return f"the sampler has not sent a request for {now - self._sampler.heartbeat:.1f} s"
+        if now - self.last_rows_at > self.stall_limit_s:
+            return f"no sample landed for {now - self.last_rows_at:.1f} s (limit {self.stall_limit_s:.1f} s)"
+        return None
+
+    # -- per batch of rows ----------------------------------------------------------------
+    def _on_rows(self, rows: list[Row]) -> None:
+        with self._lock:
+            self.last_rows_at = time.monotonic()
+            self.samples += len(rows)
+            newest = max(r[0] for r in rows)
+            self._last_ts = newest if self._last_ts is None else max(self._last_ts, newest)
+            self._recent.extend(rows)
+            self._part += rows
+            if time.time() - self._part_started >= PART_S:
+                self._write_part()
+            if self.engine is None:
+                self._baseline += rows
+                self.deploy_at = event_time(self.run_dir, "deployed")
+                if self.deploy_at is None:
+                    return
+                self.engine = TriggerEngine(
+                    self.plan, self.deploy_at, compress=self.compress, lateness_s=self.lateness_s
+                )
+                rows, self._baseline = self._baseline, []
+                self._status("watching")
+            self.engine.feed(samples_frame(rows))
+            self._evaluate(time.time())
+
+    def _evaluate(self, now: float) -> None:
+        if self.engine is None:
+            return
+        for f in self.engine.advance(now):
+            rec = {"type": "firing", "recorded_at": time.time(), **asdict(f)}
+            if self._decided:
+                rec["after_decision"] = True  # rollback noise, not a cause
+            append_jsonl(self.run_dir / DECISIONS, rec)
+        d = self.engine.decision()
+        if d.decision == "rollback" and not self._decided:
+            self._decided = True
+            append_jsonl(
+                self.run_dir / DECISIONS, {"type": "decision", "recorded_at": time.time(), **d.to_dict()}
+            )
+
+    def _write_part(self) -> None:
+        if not self._part:
+            return
+        self._parts += 1
+        path = self.run_dir / SAMPLES_DIR / f"part-{self._parts:05d}.parquet"
+        tmp = path.with_name(f".{path.name}.tmp")
+        frame = samples_frame(self._part)
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+        self.written_until = max(self.written_until, float(frame["ts"].max()))
+        self._part, self._part_started = [], time.time()
+        self._status("watching" if self.engine is not None else "running")
+
+    def _status(self, state: str) -> None:
+        write_json(
+            self.run_dir / MONITOR_STATUS,
+            {
+                "state": state,
+                "target": self.target.base_url,
+                "rate": self.rate,
+                "compress": self.compress,
+                "deploy_at": self.deploy_at,
+                "samples": self.samples,
+                "written_until": self.written_until,
+                "updated": time.time(),
+                "pid": os.getpid(),
+            },
+        )
+
+    # -- for the console ------------------------------------------------------------------
+    def live(self, span_s: float = 2.0) -> LiveStatus:
+        """The last ``span_s`` real seconds: requests so far, API p95, failure ratio, triggers."""
+        with self._lock:
+            now = time.time()
+            recent = [r for r in self._recent if r[0] >= now - span_s - 0.5]
+            engine = self.engine
+            pending = [] if engine is None else engine.pending()
+            fired = [] if engine is None else list(engine.fired)
+        classes = self.plan.monitoring.endpoint_classes
+        api = [r[2] for r in recent if classes.get(r[1]) == "api" and r[3] > 0 and not math.isnan(r[2])]
+        failed = sum(1 for r in recent if r[3] == 0 or r[3] >= 500)
+        launch = None if self.deploy_at is None else (now - self.deploy_at) * self.compress
+        return LiveStatus(
+            launch_s=launch,
+            requests=self.samples,
+            api_p95_ms=float(np.percentile(api, 95)) if len(api) >= 5 else None,
+            failure_ratio=failed / len(recent) if recent else None,
+            pending=pending,
+            fired=fired,
+        )

@@ -1,0 +1,153 @@
+"""Rollback: choose the procedure, execute it, verify it, tell the people who must know.
+
+The procedure follows the decision's tier (immediate → emergency, otherwise controlled) plus a
+database rollback when data integrity failed. Post-rollback checks are the plan's, preceded by
+the one that matters most: the running release really is the previous one. When an emergency
+rollback leaves the wrong release running (the seed's emergency commands re-tag the *current*
+release), that is caught and the controlled procedure follows.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from launchlib.errors import TargetError
+from launchlib.launch.checks import run_check
+from launchlib.launch.context import PhaseContext
+from launchlib.plan.model import Item, Plan, Procedure, ProcedureKind
+from launchlib.probing.probes import CheckResult, check_version
+from launchlib.runfolder.events import record_event
+from launchlib.signoff.rules import record_check
+
+__all__ = ["RollbackOutcome", "choose_procedures", "escalation_roles", "execute_rollback"]
+
+PHASE = "rollback"
+
+
+def choose_procedures(plan: Plan, decision: dict[str, Any]) -> list[Procedure]:
+    """The procedures the decision's causes name in the plan, in order: one release rollback (the
+    decision tier's causes first), then every database restore any cause asks for."""
+    triggers = {t.id: (tier.id.value, t) for tier, t in plan.triggers()}
+    procs = {p.id: p for p in plan.rollback.procedures}
+    causes = [triggers[c["id"]] for c in decision.get("triggers", []) if c["id"] in triggers]
+    causes.sort(key=lambda tt: tt[0] != decision.get("tier"))  # the deciding tier's causes first
+    named = [procs[pid] for _, t in causes for pid in t.procedures if pid in procs]
+    release = [p for p in named if p.kind is not ProcedureKind.DATABASE_RESTORE][:1]
+    data = list({p.id: p for p in named if p.kind is ProcedureKind.DATABASE_RESTORE}.values())
+    if not release:  # a cause without a release procedure: the plan's controlled rollback
+        release = [p for p in plan.rollback.procedures if p.kind is ProcedureKind.CONTROLLED_RELEASE][:1]
+    return release + data
+
+
+def escalation_roles(plan: Plan, decision: dict[str, Any]) -> tuple[str, list[str]]:
+    """The incident type the first cause declares, and the escalation matrix's chain as role ids."""
+    triggers = {t.id: t for _, t in plan.triggers()}
+    first = next((triggers[c["id"]] for c in decision.get("triggers", []) if c["id"] in triggers), None)
+    issue = first.incident if first else "Technical"
+    row = next((e for e in plan.escalation if e.issue_type == issue), None)
+    chain = [r.id for label in (row.chain() if row else []) if (r := plan.resolve_role(label)) is not None]
+    return issue, chain
+
+
+def _mode(proc: Procedure) -> str:
+    """How the deployment backend switches releases for a procedure: all at once or one by one."""
+    return "emergency" if proc.kind is ProcedureKind.EMERGENCY_RELEASE else "controlled"
+
+
+@dataclass
+class RollbackOutcome:
+    procedures: list[str]
+    bad_rollback_caught: bool = False
+    database_rollback: bool = False
+    started: float = 0.0
+    completed: float | None = None
+    checks_green: float | None = None
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    notified: list[str] = field(default_factory=list)
+    issue_type: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _post_checks(ctx: PhaseContext) -> list[tuple[Item, CheckResult]]:
+    prev = ctx.plan.releases.previous
+    out = [
+        (
+            Item(id="previous_release_running", text=f"Running release is {prev}", check="version"),
+            check_version(ctx.target, prev),
+        )
+    ]
+    return out + [(it, run_check(ctx, it)) for it in ctx.plan.rollback.post_checks]
+
+
+def execute_rollback(
+    ctx: PhaseContext, decision: dict[str, Any], recheck_s: float | None = None
+) -> RollbackOutcome:
+    """Run the chosen procedures against the target, verify, communicate; every step is an event."""
+    plan, prev = ctx.plan, ctx.plan.releases.previous
+    procs = choose_procedures(plan, decision)
+    ids = [p.id for p in procs]
+    if recheck_s is None:  # how long the previous release may take to serve: one launch minute
+        recheck_s = max(1.0, 60.0 / ctx.compress)
+    out = RollbackOutcome(list(ids), started=time.time())
+    record_event(ctx.run_dir, "rollback_started", procedures=ids, tier=decision.get("tier"))
+    out.issue_type, chain = escalation_roles(plan, decision)
+    fired = ", ".join(t["id"] for t in decision.get("triggers", []))
+    roles = list(dict.fromkeys(chain + [c.owner for c in plan.rollback.communication if c.owner]))
+    ctx.notify(
+        roles, f"ROLLBACK ({decision.get('tier')}): {fired}; procedures {', '.join(ids)}", kind="rollback"
+    )
+    out.notified = roles
+    controlled = next(
+        (p for p in plan.rollback.procedures if p.kind is ProcedureKind.CONTROLLED_RELEASE), None
+    )
+    release = next((p for p in procs if p.kind is not ProcedureKind.DATABASE_RESTORE), None)
+    for attempt in range(2):
+        if release is None:
+            break
+        ctx.deployer.rollback(_mode(release))
+        try:
+            ctx.deployer.wait_serving(prev, timeout_s=recheck_s)
+            break
+        except TargetError:
+            running = check_version(ctx.target, prev)
+            record_event(ctx.run_dir, "bad_rollback", procedure=release.id, detail=running.detail)
+            if release.kind is ProcedureKind.CONTROLLED_RELEASE or attempt or controlled is None:
+                break
+            out.bad_rollback_caught, release = True, controlled  # the verified one-by-one path
+            out.procedures.insert(1, controlled.id)
+    for proc in procs:
+        if proc.kind is ProcedureKind.DATABASE_RESTORE:
+            record_event(ctx.run_dir, "database_restored", procedure=proc.id, **ctx.database.restore())
+            out.database_rollback = True
+    out.completed = record_event(ctx.run_dir, "rollback_completed", procedures=out.procedures)["at"]
+    ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback
+    # the services settle after a restart, and an infrastructure fault may outlast the release
+    # rollback: recheck until green or until the tier's deadline (from the decision) has passed
+    tier = decision.get("tier")
+    deadline_s = plan.tier(tier).deadline_s if tier else 300.0
+    until = float(decision.get("decided_at") or out.started) + deadline_s / ctx.compress
+    pause = max(0.5, plan.monitoring.interval_s / ctx.compress)
+    attempts = 0
+    while True:
+        results, attempts = _post_checks(ctx), attempts + 1
+        if all(r.passed for _, r in results) or (attempts >= 3 and time.time() + pause > until):
+            break
+        time.sleep(pause)
+    for it, r in results:
+        record_check(ctx.ledger, PHASE, it.id, r.passed, r.detail)
+        out.checks.append({"id": it.id, "text": it.text, "passed": r.passed, "detail": r.detail})
+    if all(r.passed for _, r in results):
+        out.checks_green = record_event(ctx.run_dir, "post_checks_green")["at"]
+    sent = ctx.notify(
+        roles,
+        f"rollback complete: {prev} running; post-rollback checks "
+        f"{'green' if out.checks_green else 'NOT green'}",
+        kind="rollback",
+    )
+    for c in plan.rollback.communication:
+        record_check(ctx.ledger, PHASE, c.id, sent.delivered > 0, f"{', '.join(roles)}: {sent.detail}")
+    return out

@@ -1,0 +1,423 @@
+"""The war-room plan as a typed model: team, escalation, phases, triggers, rollback, criteria.
+
+One :class:`Plan` is read once per process (see :mod:`launchlib.plan.files`) and passed down;
+nothing else parses the plan's YAML. Field names follow the seed's sections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from launchlib.plan.thresholds import Condition, Threshold
+
+__all__ = [
+    "ALL_TEAMS",
+    "KNOWN_CHECKS",
+    "KNOWN_METRICS",
+    "Checklists",
+    "Conclusion",
+    "Escalation",
+    "IncidentClass",
+    "IncidentStep",
+    "IncidentType",
+    "Item",
+    "Metadata",
+    "Monitoring",
+    "NamedValue",
+    "Phase",
+    "PhaseKind",
+    "Plan",
+    "Procedure",
+    "ProcedureKind",
+    "Releases",
+    "Role",
+    "Rollback",
+    "Stage",
+    "Stakeholder",
+    "Success",
+    "Team",
+    "Tier",
+    "Trigger",
+    "TriggerTier",
+    "phase_id",
+]
+
+ALL_TEAMS = "all_teams"
+
+#: Automated checks an item may name, with what each verifies.
+KNOWN_CHECKS: dict[str, str] = {
+    "health": "every component of the target reports healthy",
+    "backup_restore": "database backup taken, restored into a scratch database and compared",
+    "notify": "notification channel answers a test message",
+    "rollback_drill": "deploy and roll back on the simulator; the previous release is restored",
+    "security": "admin API refuses requests without a token and accepts a valid one",
+    "performance": "a short load test meets the launch success criteria",
+    "deploy_ready": "the candidate release is available to the deployment backend",
+    "monitoring": "metrics are reachable (Prometheus when configured, else /metrics)",
+    "alerts": "an alert raised on purpose reaches the trigger engine",
+    "deploy": "the candidate release is deployed",
+    "deploy_progress": "the deployment comes up and serves the candidate release",
+    "smoke": "automated smoke tests of every endpoint pass",
+    "trading_smoke": "an order is placed and cancelled",
+    "risk_smoke": "a risk calculation answers within its target",
+    "security_smoke": "security validation: unauthenticated admin refused, token accepted",
+    "version": "the running release is the expected one",
+    "database": "the database answers and its integrity check passes",
+    "integrity": "positions and ledger agree",
+    "triggers": "the rollback-trigger engine watches the target and none has fired",
+    "metrics": "a threshold on the monitored metrics holds",
+    "signoff": "every required item of the phase is done or waived in the sign-off ledger",
+}
+
+
+#: Success metrics the kit can measure from samples (``check: metrics`` items name one of these).
+KNOWN_METRICS: dict[str, str] = {
+    "p95_latency_ms": "p95 latency of answered API, trading and risk calls",
+    "p99_latency_ms": "p99 latency of answered API, trading and risk calls",
+    "error_rate": "share of API, trading and risk calls that failed (no answer or 5xx)",
+    "availability": "share of API, trading and risk calls that did not fail",
+    "uptime": "share of /health calls that did not fail",
+    "trading_execution_ms": "p95 time the service took for orders (its own timing, else the latency seen)",
+    "risk_calculation_ms": "p95 time the service took for risk calculations (likewise)",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Team(StrEnum):
+    CORE = "core"
+    SUPPORT = "support"
+
+
+class Stage(StrEnum):
+    PRE_LAUNCH = "pre_launch"
+    LAUNCH = "launch"
+
+
+class PhaseKind(StrEnum):
+    """What a phase does; declared in the plan (the importer fills it from the seed's timeline)."""
+
+    PRELAUNCH = "prelaunch"  # automated checks and sign-offs before the launch
+    GATE = "gate"  # the go/no-go gate over every pre-launch phase
+    DEPLOY = "deploy"  # T-0: baseline, deploy the candidate, watch it come up
+    WATCH = "watch"  # checks, then the rollback triggers watched until the next phase
+    SUCCESS = "success"  # the launch-success declaration against the success criteria
+    REVIEW = "review"  # the post-launch review and the scorecard
+    ROLLBACK = "rollback"  # the rollback notebook: not a phase of the timeline
+
+
+class ProcedureKind(StrEnum):
+    """What a rollback procedure acts on, so the rollback never guesses it from an id."""
+
+    EMERGENCY_RELEASE = "emergency_release"  # every release service back at once
+    CONTROLLED_RELEASE = "controlled_release"  # one service at a time, each verified
+    DATABASE_RESTORE = "database_restore"  # the last verified backup restored
+
+
+class Tier(StrEnum):
+    """Rollback urgency, most urgent first."""
+
+    IMMEDIATE = "immediate"
+    FAST = "fast"
+    CONTROLLED = "controlled"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent tier."""
+        return list(Tier).index(self)
+
+
+class Metadata(_Strict):
+    title: str
+    subtitle: str = ""
+    document: str = ""
+    system: str = ""
+    launch_date: str = ""
+    launch_type: str = ""
+    duration: str = ""
+    prepared_for: str = ""
+    date: str = ""
+    version: str = ""
+    status: str = ""
+
+
+class Role(_Strict):
+    """A war-room role (Launch Commander, DevOps Lead, …) and who holds it."""
+
+    id: str
+    title: str
+    name: str
+    contact: str
+    availability: str = ""
+    team: Team = Team.CORE
+
+
+class Stakeholder(_Strict):
+    id: str
+    title: str
+    organization: str
+    contact: str
+    escalation_level: str = ""
+
+
+class NamedValue(_Strict):
+    name: str
+    value: str
+
+
+class Escalation(_Strict):
+    """Escalation matrix row: who is contacted, in order, for an issue type."""
+
+    issue_type: str
+    first_contact: str
+    escalation: str
+    final_escalation: str
+
+    def chain(self) -> list[str]:
+        return [self.first_contact, self.escalation, self.final_escalation]
+
+
+class Item(_Strict):
+    """One checklist item; ``check`` names an automated check, ``owner`` a role id."""
+
+    id: str
+    text: str
+    owner: str | None = None
+    check: str | None = None
+    threshold: Threshold | None = None
+    phase: str | None = None
+    required: bool = True
+
+
+class Phase(_Strict):
+    """A timeline phase (T-24h … T+24h) at ``offset_s`` seconds from T-0."""
+
+    id: str
+    title: str
+    name: str = ""
+    stage: Stage
+    kind: PhaseKind
+    offset_s: int
+    items: list[Item] = Field(default_factory=list)
+
+
+class Trigger(_Strict):
+    """A rollback trigger: its condition, the procedures it calls for, its incident type."""
+
+    id: str
+    text: str
+    condition: Condition
+    procedures: list[str] = Field(min_length=1)  # ids of rollback.procedures, release first
+    incident: str  # the escalation matrix's issue type (Technical, Security, Trading, …)
+
+
+class TriggerTier(_Strict):
+    """A tier of rollback triggers with the seed's time range and rollback deadline."""
+
+    id: Tier
+    title: str
+    from_s: int = Field(ge=0)
+    until_s: int = Field(gt=0)
+    deadline_s: int = Field(gt=0)
+    triggers: list[Trigger] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _range(self) -> TriggerTier:
+        if self.until_s <= self.from_s:
+            raise ValueError(f"until_s {self.until_s} must be after from_s {self.from_s}")
+        return self
+
+
+class Procedure(_Strict):
+    id: str
+    kind: ProcedureKind
+    title: str
+    description: str = ""
+    commands: list[str] = Field(default_factory=list)
+
+
+class Rollback(_Strict):
+    tiers: list[TriggerTier] = Field(default_factory=list)
+    procedures: list[Procedure] = Field(default_factory=list)
+    post_checks: list[Item] = Field(default_factory=list)
+    communication: list[Item] = Field(default_factory=list)
+
+
+class Success(_Strict):
+    launch_criteria: list[Item] = Field(default_factory=list)
+    performance_targets: list[Item] = Field(default_factory=list)
+    business_metrics: list[Item] = Field(default_factory=list)
+
+
+class IncidentType(_Strict):
+    name: str
+    description: str
+
+
+class IncidentClass(_Strict):
+    id: str
+    title: str
+    response: str
+    response_s: int = Field(ge=0)
+    incidents: list[IncidentType] = Field(default_factory=list)
+
+
+class IncidentStep(_Strict):
+    id: str
+    number: int
+    title: str
+    items: list[Item] = Field(default_factory=list)
+
+
+class Incidents(_Strict):
+    classes: list[IncidentClass] = Field(default_factory=list)
+    procedure: list[IncidentStep] = Field(default_factory=list)
+
+
+class Checklists(_Strict):
+    pre_launch: list[Item] = Field(default_factory=list)
+    launch_day: list[Item] = Field(default_factory=list)
+    post_launch: list[Item] = Field(default_factory=list)
+
+
+class Monitoring(_Strict):
+    """How triggers are evaluated (see the trigger engine) and which endpoint is which class."""
+
+    interval_s: Annotated[float, Field(gt=0)] = 10.0
+    window_s: Annotated[float, Field(gt=0)] = 60.0
+    for_s: Annotated[float, Field(gt=0)] = 30.0
+    min_samples: Annotated[int, Field(ge=1)] = 10
+    # a rehearsal compresses time: a p95 over 60 launch seconds at 30x is 2 real seconds and ~100
+    # samples, mostly noise. Latency windows and their 'for' span at least these real seconds.
+    min_real_window_s: Annotated[float, Field(gt=0)] = 5.0
+    min_real_for_s: Annotated[float, Field(ge=0)] = 1.0
+    endpoint_classes: dict[str, str] = Field(
+        min_length=1,
+        default_factory=lambda: {
+            "/health": "health",
+            "/api/market": "api",
+            "/api/orders": "trading",
+            "/api/risk": "risk",
+            "/api/integrity": "integrity",
+            "/admin/config": "security",
+        },
+    )
+
+    @model_validator(mode="after")
+    def _for_within_window(self) -> Monitoring:
+        if self.for_s > self.window_s:
+            raise ValueError(f"for_s {self.for_s:g} must not exceed window_s {self.window_s:g}")
+        return self
+
+
+class Releases(_Strict):
+    previous: str = "prod-rollback"
+    candidate: str = "v1.0-prod-ready"
+
+
+class Conclusion(_Strict):
+    summary: str = ""
+    key_success_factors: list[NamedValue] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+
+
+class Plan(_Strict):
+    """The whole war-room plan; see ``parameters/plan.yaml`` for the reference plan."""
+
+    schema_version: int = 1
+    metadata: Metadata
+    roles: list[Role]
+    stakeholders: list[Stakeholder] = Field(default_factory=list)
+    channels: list[NamedValue] = Field(default_factory=list)
+    escalation: list[Escalation] = Field(default_factory=list)
+    phases: list[Phase]
+    rollback: Rollback = Field(default_factory=Rollback)
+    success: Success = Field(default_factory=Success)
+    incidents: Incidents = Field(default_factory=Incidents)
+    checklists: Checklists = Field(default_factory=Checklists)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    releases: Releases = Field(default_factory=Releases)
+    conclusion: Conclusion = Field(default_factory=Conclusion)
+
+    def phase(self, phase: str) -> Phase:
+        """The phase with this id (``T+5m``); KeyError names the known ones."""
+        for p in self.phases:
+            if p.id == phase:
+                return p
+        raise KeyError(f"no phase {phase!r} in plan (known: {', '.join(p.id for p in self.phases)})")
+
+    def role(self, role: str) -> Role:
+        """A role by id, title or holder's name (``CTO`` is the Launch Commander)."""
+        found = self.resolve_role(role)
+        if found is None:
+            raise KeyError(f"no role {role!r} in plan (known: {', '.join(r.id for r in self.roles)})")
+        return found
+
+    def resolve_role(self, label: str) -> Role | None:
+        key = label.strip().lower()
+        for r in self.roles:
+            if key in (r.id, r.title.lower(), r.name.lower()):
+                return r
+        return None
+
+    def item_lists(self) -> Iterator[tuple[str, list[Item]]]:
+        """Every checklist of the plan as (section path, items), in the seed's order."""
+        for p in self.phases:
+            yield f"phases.{p.id}", p.items
+        yield "rollback.post_checks", self.rollback.post_checks
+        yield "rollback.communication", self.rollback.communication
+        yield "success.launch_criteria", self.success.launch_criteria
+        yield "success.performance_targets", self.success.performance_targets
+        yield "success.business_metrics", self.success.business_metrics
+        for s in self.incidents.procedure:
+            yield f"incidents.procedure.{s.id}", s.items
+        yield "checklists.pre_launch", self.checklists.pre_launch
+        yield "checklists.launch_day", self.checklists.launch_day
+        yield "checklists.post_launch", self.checklists.post_launch
+
+    def triggers(self) -> Iterator[tuple[TriggerTier, Trigger]]:
+        for tier in self.rollback.tiers:
+            for trig in tier.triggers:
+                yield tier, trig
+
+    def tier(self, tier: Tier | str) -> TriggerTier:
+        for t in self.rollback.tiers:
+            if t.id == tier:
+                return t
+        raise KeyError(f"no rollback tier {tier!r} in plan")
+
+    def checklist_count(self) -> int:
+        """All checklist entries, rollback triggers included (the seed has 132)."""
+        return sum(len(items) for _, items in self.item_lists()) + sum(1 for _ in self.triggers())
+
+    def digest(self) -> str:
+        """SHA-256 of the plan's canonical JSON: identifies the plan a run used."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+_PHASE_RE = re.compile(r"T\s*([+-])\s*(\d+)\s*(hours?|hrs?|h|minutes?|mins?|m)?\b", re.IGNORECASE)
+
+
+def phase_id(label: str) -> tuple[str, int] | None:
+    """Read ``T-24 Hours`` / ``T+5 Minutes`` / ``T-0`` as (``T-24h``, offset seconds)."""
+    m = _PHASE_RE.search(label)
+    if m is None:
+        return None
+    sign, n, unit = m.group(1), int(m.group(2)), (m.group(3) or "").lower()
+    if n == 0:
+        return "T-0", 0
+    if unit.startswith("m"):
+        suffix, seconds = "m", n * 60
+    else:
+        suffix, seconds = "h", n * 3600
+    return f"T{sign}{n}{suffix}", seconds if sign == "+" else -seconds

@@ -1,0 +1,1 @@
+"""Talking to a target over HTTP: where it is, checks (probes), open-loop sampling, synthetic samples."""

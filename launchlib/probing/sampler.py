@@ -1,0 +1,237 @@
+"""Open-loop, fixed-rate sampling of a target's endpoints with asyncio and httpx.
+
+Requests go out on a fixed schedule whatever the server does, and latency is measured from
+the *intended* send time, so a stalled server cannot hide its latency (no coordinated
+omission). One row per request: ``ts, endpoint, latency_ms, status, release`` (status 0 when
+no response: refused, reset, timeout), plus ``server_ms`` where the target reports its own
+timing. The sampler also measures its own CPU share: above ~70 % its latencies are suspect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import gc
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from launchlib.probing.target import Target
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_ENDPOINTS",
+    "Endpoint",
+    "SampleRun",
+    "Sampler",
+    "sample",
+    "samples_frame",
+    "write_samples",
+]
+
+COLUMNS = ["ts", "endpoint", "latency_ms", "status", "release", "server_ms"]
+CPU_SUSPECT = 0.70
+WAKE_EARLY_S = 0.0015
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One sampled request: method, path, optional JSON body."""
+
+    path: str
+    method: str = "GET"
+    json: dict[str, Any] | None = None
+
+
+DEFAULT_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("/health"),
+    Endpoint("/api/market"),
+    Endpoint("/api/orders", "POST", {}),
+    Endpoint("/api/risk", "POST", {}),
+    Endpoint("/api/integrity"),
+    Endpoint("/admin/config"),  # without credentials: a 2xx here is a security breach
+)
+
+Row = tuple[float, str, float, int, str, float]
+
+
+@dataclass
+class SampleRun:
+    """What a sampling run achieved: rows, schedule accuracy and the client's own load."""
+
+    rows: list[Row] = field(default_factory=list)
+    scheduled: int = 0
+    wall_s: float = 0.0
+    cpu_share: float = 0.0
+    max_send_lag_ms: float = 0.0
+    send_span_s: float = 0.0
+
+    @property
+    def achieved_rate(self) -> float:
+        """Requests sent per second over the sending period (the schedule's accuracy)."""
+        return self.scheduled / self.send_span_s if self.send_span_s else 0.0
+
+    @property
+    def suspect(self) -> bool:
+        """The client was too busy for its latencies to be trusted."""
+        return self.cpu_share > CPU_SUSPECT
+
+    def frame(self) -> pd.DataFrame:
+        return samples_frame(self.rows)
+
+
+def samples_frame(rows: Sequence[Row]) -> pd.DataFrame:
+    """Rows as the samples table (one raw fact: ``ts, endpoint, latency_ms, status, release``)."""
+    df = pd.DataFrame(list(rows), columns=COLUMNS)
+    return df.astype(
+        {
+            "ts": "float64",
+            "endpoint": "string",
+            "latency_ms": "float64",
+            "status": "int64",
+            "release": "string",
+            "server_ms": "float64",
+        }
+    ).sort_values("ts", kind="stable", ignore_index=True)
+
+
+def write_samples(df: pd.DataFrame, path: Path | str) -> Path:
+    """Write samples as Parquet or CSV, by the file's suffix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".csv":
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path, index=False)
+    return path
+
+
+class Sampler:
+    """Fixed-rate sampler; :meth:`run` until ``duration_s`` passes or :meth:`stop` is called."""
+
+    def __init__(
+        self,
+        target: Target,
+        rate: float,
+        endpoints: Sequence[Endpoint] = DEFAULT_ENDPOINTS,
+        on_rows: Callable[[list[Row]], None] | None = None,
+        flush_s: float = 0.5,
+        max_connections: int | None = None,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("sampling rate must be positive")
+        self.target = target
+        self.rate = rate
+        self.endpoints = list(endpoints)
+        self.on_rows = on_rows
+        self.flush_s = flush_s
+        # every request in flight needs a connection: a pool smaller than rate × timeout makes
+        # requests wait for each other when some hang, and that wait would count as latency
+        self.max_connections = max_connections or max(16, math.ceil(rate * target.timeout_s) + 16)
+        self.heartbeat = time.monotonic()  # the send loop's last turn: a stalled loop is a dead monitor
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _one(
+        self, client: httpx.AsyncClient, ep: Endpoint, due: float, epoch_due: float, out: list[Row]
+    ) -> None:
+        status, latency, release, server = 0, math.nan, "", math.nan
+        try:
+            r = await client.request(ep.method, ep.path, json=ep.json)
+            latency = (time.perf_counter() - due) * 1000.0
+            status = r.status_code
+            release = r.headers.get("x-release", "")
+            server = float(r.headers.get("x-server-time-ms", "nan"))
+        except httpx.HTTPError:
+            pass  # no response: refused, reset or timed out, recorded as status 0
+        finally:  # also when cancelled at the end of a run: every scheduled request is a row
+            out.append((epoch_due, ep.path, latency, status, release, server))
+
+    async def run(self, duration_s: float | None = None) -> SampleRun:
+        """Sample on schedule; returns every row (also passed to ``on_rows`` as they come)."""
+        gc.freeze()  # long-lived objects out of the collector's way: no multi-ms pauses mid-run
+        try:
+            return await self._run(duration_s)
+        finally:
+            gc.unfreeze()
+
+    async def _run(self, duration_s: float | None) -> SampleRun:
+        result = SampleRun()
+        pending: list[Row] = []
+        limits = httpx.Limits(
+            max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+        )
+        timeout = httpx.Timeout(self.target.timeout_s)
+        tasks: set[asyncio.Task[None]] = set()
+        cpu0, start = time.process_time(), time.perf_counter() + 0.05
+        epoch_start = time.time() + 0.05
+        last_flush = start
+        async with httpx.AsyncClient(
+            base_url=self.target.base_url, headers=self.target.headers, limits=limits, timeout=timeout
+        ) as client:
+            i = 0
+            try:
+                while not self._stop.is_set():
+                    self.heartbeat = time.monotonic()
+                    offset = i / self.rate
+                    if duration_s is not None and offset >= duration_s:
+                        break
+                    due = start + offset
+                    delay = due - time.perf_counter()
+                    if delay > WAKE_EARLY_S:
+                        # the event loop's timers wake up to ~1 ms late (epoll rounds to ms): wake
+                        # early, then yield until due, so the client's lag is not counted as latency
+                        await asyncio.sleep(delay - WAKE_EARLY_S)
+                    while time.perf_counter() < due:
+                        await asyncio.sleep(0)
+                    lag_ms = (time.perf_counter() - due) * 1000.0
+                    result.max_send_lag_ms = max(result.max_send_lag_ms, lag_ms)
+                    ep = self.endpoints[i % len(self.endpoints)]
+                    task = asyncio.create_task(self._one(client, ep, due, epoch_start + offset, pending))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    i += 1
+                    if self.on_rows and due - last_flush >= self.flush_s and pending:
+                        batch, pending[:] = list(pending), []
+                        result.rows += batch
+                        self.on_rows(batch)
+                        last_flush = due
+                result.send_span_s = time.perf_counter() - start
+                if tasks:
+                    await asyncio.wait(tasks, timeout=self.target.timeout_s + 1.0)
+            finally:  # also when on_rows raised: no request outlives the client
+                left = list(tasks)
+                for task in left:
+                    task.cancel()
+                await asyncio.gather(*left, return_exceptions=True)
+        result.rows += pending
+        if self.on_rows and pending:
+            self.on_rows(list(pending))
+        result.scheduled = i
+        result.wall_s = time.perf_counter() - start
+        result.cpu_share = (time.process_time() - cpu0) / result.wall_s if result.wall_s > 0 else 0.0
+        result.rows.sort(key=lambda r: r[0])
+        return result
+
+
+def sample(
+    target: Target, rate: float, duration_s: float, endpoints: Sequence[Endpoint] = DEFAULT_ENDPOINTS
+) -> SampleRun:
+    """Blocking convenience: sample for ``duration_s`` at ``rate`` requests/s in all."""
+    coro = Sampler(target, rate, endpoints).run(duration_s)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    # inside a running loop (a Jupyter kernel): run the sampler's own loop in a thread
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

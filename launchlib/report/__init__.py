@@ -1,0 +1,1 @@
+"""What people read afterwards: the scorecard, charts, phase pages, the run report and the index."""

@@ -1,0 +1,200 @@
+"""The rehearsal scorecard: fault → detect → decide → recover, timed and checked against the scenario.
+
+Times are launch seconds (wall seconds × compression) from the fault's onset, so a rehearsal
+compressed 30× is judged against the plan's real tier deadlines. The scorecard is computed from
+the decision that acted: its triggers are the **causes**; anything that fired after it (a
+rollback restarts services) is **rollback noise**, reported apart and never a cause. Computed
+from the run folder alone, it is the same in the T+24h review and in the manifest.
+
+The comparison with the scenario is strict: every cause must be one the scenario allows, the
+tier and the database rollback must match, and the go/no-go gate must have been recorded and be
+what the scenario expects. A run that broke is "not scored", with the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from launchlib.plan.model import Plan
+from launchlib.runfolder.events import DECISIONS, EVENTS, read_jsonl
+from launchlib.simulator.scenarios import Scenario
+
+__all__ = ["clock", "describe", "not_scored", "score", "verdict"]
+
+
+def _first(events: list[dict[str, Any]], name: str) -> float | None:
+    return next((float(e["at"]) for e in events if e.get("event") == name), None)
+
+
+def clock(launch_s: float) -> str:
+    """A launch-clock offset as a person reads it: ``T+2m40s``, ``T-0``, ``T-1m05s``."""
+    sign = "-" if launch_s < 0 else "+"
+    s = round(abs(launch_s))
+    if s == 0:
+        return "T-0"
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    if h:
+        return f"T{sign}{h}h{m:02d}m"
+    return f"T{sign}{m}m{sec:02d}s" if m else f"T{sign}{sec}s"
+
+
+def score(
+    run_dir: Path | str,
+    plan: Plan,
+    scenario: Scenario | None,
+    compress: float,
+    gate_go: bool | None = None,
+    failed_phases: list[str] | None = None,
+) -> dict[str, Any]:
+    """The scorecard of a run folder (works on a partial run: missing steps are ``None``).
+
+    ``failed_phases`` are launch phases that failed for another reason than the rollback decision:
+    on a scenario that expects a clean launch they are findings."""
+    run_dir = Path(run_dir)
+    events, recs = read_jsonl(run_dir / EVENTS), read_jsonl(run_dir / DECISIONS)
+    origin = _first(events, "clock") or _first(events, "deployed")
+    firings = [r for r in recs if r.get("type") == "firing"]
+    decision = next((r for r in recs if r.get("type") == "decision"), None)
+    causes = [t["id"] for t in decision["triggers"]] if decision else []
+    onset_s = scenario.first_onset() if scenario else None
+    onset = origin + onset_s / compress if origin is not None and onset_s is not None else origin
+
+    def launch_s(wall: float | None) -> float | None:
+        return None if wall is None or onset is None else round((wall - onset) * compress, 1)
+
+    tier = decision["tier"] if decision else None
+    deadline = plan.tier(tier).deadline_s if tier else None
+    cause_times = [f["first_at"] for f in firings if f["id"] in causes]
+    card: dict[str, Any] = {
+        "fault_onset_launch_s": onset_s,
+        "time_to_detect_s": launch_s(min(cause_times, default=None)),
+        "time_to_decide_s": launch_s(decision["recorded_at"] if decision else None),
+        "time_to_rollback_start_s": launch_s(_first(events, "rollback_started")),
+        "time_to_rollback_s": launch_s(_first(events, "rollback_completed")),
+        "time_to_recover_s": launch_s(_first(events, "post_checks_green")),
+        "tier": tier,
+        "deadline_s": deadline,
+        "triggers": causes,
+        "noise": [f["id"] for f in firings if f["id"] not in causes],
+        "rollback": _first(events, "rollback_started") is not None,
+        "database_rollback": _first(events, "database_restored") is not None,
+        "bad_rollback_caught": _first(events, "bad_rollback") is not None,
+        "gate": None if gate_go is None else ("go" if gate_go else "no-go"),
+        "failed_phases": sorted(failed_phases or []),
+    }
+    rec = card["time_to_recover_s"]
+    late_start = 0.0  # a fault that starts below the thresholds: the deadline runs from when it is visible
+    if scenario and scenario.expect.detectable_at_s is not None and onset_s is not None:
+        late_start = max(0.0, scenario.expect.detectable_at_s - onset_s)
+    card["deadline_from_s"] = late_start
+    card["within_deadline"] = None if deadline is None or rec is None else rec - late_start <= deadline
+    card["mismatches"] = _mismatches(card, scenario) if scenario else []
+    card["as_expected"] = not card["mismatches"] if scenario else None
+    return card
+
+
+def not_scored(card: dict[str, Any], why: str) -> dict[str, Any]:
+    """A scorecard of a run that broke: its measurements stay, its verdict is withheld."""
+    return {**card, "as_expected": None, "mismatches": [], "not_scored": why}
+
+
+def _mismatches(card: dict[str, Any], sc: Scenario) -> list[str]:
+    exp, out = sc.expect, []
+    if card["gate"] is None:
+        out.append(f"no go/no-go gate was recorded, expected {exp.gate}")
+    elif card["gate"] != exp.gate:
+        out.append(f"gate was {card['gate']}, expected {exp.gate}")
+    if exp.gate == "no-go" or card["gate"] == "no-go":
+        return out
+    if card["rollback"] != exp.rollback:
+        out.append(
+            f"rollback {'happened' if card['rollback'] else 'did not happen'}, expected {exp.rollback}"
+        )
+    if exp.rollback and card["tier"] != (exp.tier.value if exp.tier else None):
+        out.append(f"tier was {card['tier']}, expected {exp.tier}")
+    allowed = set(exp.triggers)
+    if exp.rollback and allowed and not allowed & set(card["triggers"]):
+        out.append(f"fired {card['triggers'] or 'nothing'}, expected one of {sorted(allowed)}")
+    stray = [t for t in card["triggers"] if allowed and t not in allowed]
+    if stray:
+        out.append(f"{', '.join(stray)} caused the decision, but the scenario allows only {sorted(allowed)}")
+    if not exp.rollback and card["triggers"]:
+        out.append(f"{', '.join(card['triggers'])} fired on a scenario that expects no trigger")
+    if not exp.rollback and card.get("failed_phases"):
+        out.append(f"phases failed on a launch expected to be clean: {', '.join(card['failed_phases'])}")
+    if card["database_rollback"] != exp.database_rollback:
+        out.append(f"database rollback {card['database_rollback']}, expected {exp.database_rollback}")
+    if card["bad_rollback_caught"] != exp.bad_rollback_caught:
+        out.append(f"bad rollback caught {card['bad_rollback_caught']}, expected {exp.bad_rollback_caught}")
+    if exp.rollback and card["within_deadline"] is False:
+        start = f" counted from {card['deadline_from_s']:g} s" if card.get("deadline_from_s") else ""
+        out.append(
+            f"recovered after {card['time_to_recover_s']} s, tier deadline {card['deadline_s']} s{start}"
+        )
+    if exp.rollback and card["rollback"] and card["time_to_recover_s"] is None:
+        out.append("post-rollback checks never went green")
+    return out
+
+
+def verdict(card: dict[str, Any]) -> str:
+    """One phrase: the run went as its scenario expected, or what differed."""
+    if card.get("not_scored"):
+        return f"not scored: {card['not_scored']}"
+    if card.get("as_expected") is None:
+        return "no expectation"
+    return (
+        "as expected" if card["as_expected"] else "NOT as expected: " + "; ".join(card.get("mismatches", []))
+    )
+
+
+def _dur(s: float) -> str:
+    s = abs(s)
+    if s < 90:
+        return f"{s:.0f} s"
+    return f"{s / 60:.0f} minutes" if s % 60 == 0 or s >= 600 else f"{int(s // 60)} min {s % 60:02.0f} s"
+
+
+def describe(card: dict[str, Any]) -> list[str]:
+    """The scorecard in words, one sentence a line (console, report)."""
+    if card.get("not_scored"):
+        return [f"Not scored: {card['not_scored']}."]
+    out: list[str] = []
+    if card.get("gate") == "no-go":
+        out.append("The go/no-go gate said NO-GO: the launch did not start.")
+    elif not card.get("rollback"):
+        out.append("No rollback trigger fired; the launch went ahead.")
+    else:
+        onset = card.get("fault_onset_launch_s")
+        parts = []
+        if card.get("time_to_detect_s") is not None:
+            where = "after the fault's onset" if onset is not None else "after T-0"
+            parts.append(f"detected {_dur(card['time_to_detect_s'])} {where}")
+        if card.get("time_to_decide_s") is not None:
+            parts.append(f"decided at {_dur(card['time_to_decide_s'])}")
+        start, done = card.get("time_to_rollback_start_s"), card.get("time_to_rollback_s")
+        if start is not None and done is not None:
+            parts.append(f"rolled back in {_dur(done - start)}")
+        rec = card.get("time_to_recover_s")
+        if rec is not None:
+            at = clock(rec + (onset or 0.0))
+            parts.append(f"recovered at {at}")
+        sentence = ", ".join(parts) or "rolled back"
+        deadline = card.get("deadline_s")
+        if deadline is not None and rec is not None:
+            inside = "inside" if card.get("within_deadline") else "OUTSIDE"
+            sentence += f": {inside} the {card.get('tier')} tier's deadline of {_dur(deadline)}"
+        elif rec is None:
+            sentence += ": the post-rollback checks never went green"
+        out.append(sentence[0].upper() + sentence[1:] + ".")
+        if card.get("triggers"):
+            out.append(f"Caused by {', '.join(card['triggers'])} ({card.get('tier')} tier).")
+        if card.get("database_rollback"):
+            out.append("The database was restored from the last verified backup.")
+        if card.get("bad_rollback_caught"):
+            out.append("The emergency rollback left the wrong release running; that was caught.")
+    if card.get("noise"):
+        out.append(f"Fired during the rollback (noise, not causes): {', '.join(card['noise'])}.")
+    out.append(verdict(card)[0].upper() + verdict(card)[1:] + ".")
+    return out

@@ -1,0 +1,135 @@
+"""What a run folder records as it happens: samples parts, decisions and events (JSON lines).
+
+Writers append (one JSON object per line, flushed at once) so a reader — a phase notebook,
+the runner, a person with ``tail -f`` — sees each fact when it happens, and a crash loses at
+most the line being written. Readers skip nothing silently: a corrupt line is an error naming
+the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from launchlib.errors import RunError
+from launchlib.probing.sampler import COLUMNS
+
+__all__ = [
+    "DECISIONS",
+    "EVENTS",
+    "SAMPLES_DIR",
+    "append_jsonl",
+    "event_time",
+    "read_events",
+    "read_json",
+    "read_jsonl",
+    "read_run_samples",
+    "record_event",
+    "rollback_decision",
+    "wait_for_decision",
+    "write_json",
+]
+
+DECISIONS = "decisions.jsonl"
+EVENTS = "events.jsonl"
+SAMPLES_DIR = "samples"
+
+
+def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")
+        fh.flush()
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if n == len(lines):
+                break  # a line still being written
+            raise RunError(f"{path}:{n}: not a JSON line ({exc.msg})") from None
+    return out
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically (temp file, then rename): readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object written by :func:`write_json`; ``None`` when the file is not there."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise RunError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    return data
+
+
+def record_event(run_dir: Path | str, event: str, at: float | None = None, **info: Any) -> dict[str, Any]:
+    """Append a timeline event (``deployed``, ``rollback_started``, …) with its wall time."""
+    rec = {"event": event, "at": time.time() if at is None else at, **info}
+    append_jsonl(Path(run_dir) / EVENTS, rec)
+    return rec
+
+
+def read_events(run_dir: Path | str) -> list[dict[str, Any]]:
+    """Every timeline event of a run, oldest first."""
+    return read_jsonl(Path(run_dir) / EVENTS)
+
+
+def event_time(run_dir: Path | str, event: str) -> float | None:
+    """Wall time of the first ``event`` recorded in the run, if any."""
+    for rec in read_jsonl(Path(run_dir) / EVENTS):
+        if rec.get("event") == event:
+            return float(rec["at"])
+    return None
+
+
+def read_run_samples(run_dir: Path | str) -> pd.DataFrame:
+    """Every sample the monitor (and the phases) recorded in a run, oldest first."""
+    folder = Path(run_dir) / SAMPLES_DIR
+    parts = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS})
+    frames = []
+    for p in parts:
+        try:
+            frames.append(pd.read_parquet(p))
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise RunError(f"{p}: unreadable samples part ({exc})") from None
+    return pd.concat(frames, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True)
+
+
+def rollback_decision(run_dir: Path | str) -> dict[str, Any] | None:
+    """The monitor's rollback decision in this run, if it has made one."""
+    recs = read_jsonl(Path(run_dir) / DECISIONS)
+    return next((r for r in recs if r.get("type") == "decision" and r.get("decision") == "rollback"), None)
+
+
+def wait_for_decision(run_dir: Path | str, until: float, poll_s: float = 0.1) -> dict[str, Any] | None:
+    """Block until wall time ``until`` or until the monitor records a rollback decision."""
+    while True:
+        decision = rollback_decision(run_dir)
+        if decision is not None:
+            return decision
+        left = until - time.time()
+        if left <= 0:
+            return None
+        time.sleep(min(poll_s, left))

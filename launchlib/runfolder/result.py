@@ -1,0 +1,96 @@
+"""PhaseResult: the versioned, schema-checked JSON every phase notebook glues with scrapbook.
+
+The runner, the manifest, the T+24h review and a user's own scripts read this one format;
+it is validated when written (:meth:`PhaseResult.glue`) and when read (:func:`read_results`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from launchlib.errors import RunError
+
+__all__ = ["RESULT_SCRAP", "RESULT_VERSION", "ItemResult", "PhaseResult", "PhaseStatus", "read_results"]
+
+RESULT_SCRAP = "phase_result"
+RESULT_VERSION = 1
+
+
+class PhaseStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"  # stopped by the runner (rollback decision, dead monitor, Ctrl-C)
+
+
+class ItemResult(BaseModel):
+    """One checklist item as the phase left it: check result and/or sign-off state."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    text: str
+    owner: str | None = None
+    check: str | None = None
+    required: bool = True
+    state: str
+    satisfied: bool
+    detail: str = ""
+    signed_by: str | None = None
+    signed_at: str | None = None
+
+
+class PhaseResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = RESULT_VERSION
+    phase: str
+    status: PhaseStatus
+    reason: str = ""
+    items: list[ItemResult] = Field(default_factory=list)
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+    decisions: list[dict[str, Any]] = Field(default_factory=list)
+    gate: dict[str, Any] | None = None
+    rollback: dict[str, Any] | None = None
+    started: float
+    finished: float
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return self.finished - self.started
+
+    def glue(self) -> None:
+        """Record this result in the running notebook (scrapbook), validated as JSON."""
+        import scrapbook as sb  # heavy (papermill, nbformat): only in a notebook or when reading results
+
+        data = self.model_dump(mode="json")
+        PhaseResult.model_validate(data)
+        sb.glue(RESULT_SCRAP, data, encoder="json")
+
+
+def read_results(run_dir: Path | str) -> dict[str, PhaseResult]:
+    """Every phase result glued in a run folder's executed notebooks, by phase id."""
+    import scrapbook as sb  # heavy (papermill, nbformat): only in a notebook or when reading results
+
+    out: dict[str, PhaseResult] = {}
+    book = sb.read_notebooks(str(run_dir))
+    for name, nb in book.items():
+        scrap = nb.scraps.get(RESULT_SCRAP)
+        if scrap is None:
+            continue
+        try:
+            res = PhaseResult.model_validate(scrap.data)
+        except ValidationError as exc:
+            raise RunError(f"{run_dir}/{name}.ipynb: {RESULT_SCRAP}: {exc.errors()[0]['msg']}") from None
+        if res.version != RESULT_VERSION:
+            raise RunError(
+                f"{run_dir}/{name}.ipynb: {RESULT_SCRAP}.version {res.version} is not {RESULT_VERSION}"
+            )
+        out[res.phase] = res
+    return out

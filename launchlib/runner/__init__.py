@@ -1,0 +1,1 @@
+"""Running the launch: rehearsals, one phase on a kernel, the supervisor, the console, dry runs."""

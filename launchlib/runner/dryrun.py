@@ -1,0 +1,93 @@
+"""``--dry-run``: check everything a rehearsal or a phase needs, run nothing, list every problem.
+
+Plan, scenario, sign-off file, each notebook's parameters against :class:`PhaseParams`
+(papermill's ``inspect_notebook``), the run id and reports folder, the target's reachability
+and the environment variables the options name. Problems are collected, not stopped at, so one
+dry run shows all that must be fixed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from launchlib.errors import LaunchError, PlanError, Problem
+from launchlib.launch.params import PhaseParams, check_notebook_parameters
+from launchlib.plan.files import load_plan
+from launchlib.plan.locations import project_path
+from launchlib.plan.model import Plan
+from launchlib.probing.probes import check_health
+from launchlib.probing.target import Target
+from launchlib.runfolder.folder import RUN_ID
+from launchlib.runner.execute import NOTEBOOKS
+from launchlib.signoff.rules import load_signoffs
+from launchlib.simulator.scenarios import load_scenario
+
+__all__ = ["dry_run"]
+
+
+def _collect(problems: list[Problem], where: str, exc: LaunchError) -> None:
+    if isinstance(exc, PlanError):
+        problems.extend(exc.problems)
+    else:
+        problems.extend(Problem(where, "", line) for line in exc.lines())
+
+
+def dry_run(
+    *,
+    phase: str | None = None,
+    scenario: str | None = None,
+    run_id: str | None = None,
+    reports: Path | str = "reports",
+    target_url: str = "",
+    compress: float = 30.0,
+    plan_path: Path | str = "parameters/plan.yaml",
+    signoffs: Path | str = "",
+    database_url_env: str = "",
+    notebooks: Path = NOTEBOOKS,
+    must_be_new: bool = True,
+) -> list[Problem]:
+    """Every problem that would stop ``rehearse`` (``phase=None``) or ``run-phase PHASE``."""
+    problems: list[Problem] = []
+    plan: Plan | None = None
+    plan_file = project_path(str(plan_path))
+    try:
+        plan = load_plan(plan_file)
+    except LaunchError as exc:
+        _collect(problems, plan_file, exc)
+    if scenario:
+        try:
+            load_scenario(scenario, Path(project_path("parameters/scenarios")))
+        except LaunchError as exc:
+            _collect(problems, scenario, exc)
+    if signoffs and plan is not None:
+        try:
+            load_signoffs(project_path(str(signoffs)), plan)
+        except LaunchError as exc:
+            _collect(problems, str(signoffs), exc)
+    if compress <= 0:
+        problems.append(Problem("--compress", "", f"{compress} must be > 0 (launch seconds per real second)"))
+    folder = Path(reports).absolute()
+    if folder.exists() and not folder.is_dir():
+        problems.append(Problem(str(folder), "--reports", "is a file, not a folder"))
+    if run_id is not None:
+        if not RUN_ID.match(run_id):
+            problems.append(Problem("--run-id", "", f"{run_id!r}: use letters, digits and . _ + - only"))
+        elif must_be_new and (folder / run_id).exists():
+            problems.append(Problem(str(folder / run_id), "--run-id", "a run with this id already exists"))
+    phases = [phase] if phase else ([p.id for p in plan.phases] + ["rollback"] if plan else [])
+    if plan is not None and phase and phase != "rollback" and phase not in {p.id for p in plan.phases}:
+        problems.append(Problem(plan_file, "phase", f"no phase {phase!r} (known: {', '.join(phases[:-1])})"))
+    for ph in phases:
+        nb = notebooks / f"{ph}.ipynb"
+        if not nb.exists():
+            problems.append(Problem(str(nb), "", f"no notebook for phase {ph}"))
+            continue
+        problems += check_notebook_parameters(nb, PhaseParams(phase=ph).to_papermill())
+    if database_url_env and not os.environ.get(database_url_env):
+        problems.append(Problem("--database-url-env", database_url_env, "is not set (a PostgreSQL URL)"))
+    if target_url:
+        probe = check_health(Target(target_url))
+        if not probe.passed:
+            problems.append(Problem("--target", target_url, f"not reachable or not healthy: {probe.detail}"))
+    return problems

@@ -1,0 +1,140 @@
+"""Execute one phase notebook with papermill on a kernel launchlib started, and read its result.
+
+Papermill's ``cwd=`` changes the working directory of the *whole process* while a notebook
+runs, which moved the runner's threads under them; so it is never used here. The kernel starts
+in the run folder instead (``KernelPool``/``start_kernel``) and every path handed to a notebook
+is absolute. A notebook that fails after gluing its result still yields that result.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from launchlib.errors import PlanError, RunBroken, RunError
+from launchlib.launch.params import PhaseParams, check_notebook_parameters
+from launchlib.plan.files import load_plan
+from launchlib.plan.locations import kit_path
+from launchlib.report.html import render_html
+from launchlib.report.repair import repair_run
+from launchlib.runfolder.folder import check_run_id, create_run
+from launchlib.runfolder.result import RESULT_SCRAP, PhaseResult
+from launchlib.runner.kernels import KernelPool, start_kernel
+
+__all__ = ["NOTEBOOKS", "execute_phase", "run_single"]
+
+NOTEBOOKS = kit_path("notebooks")
+
+
+def _glued(out: Path) -> PhaseResult | None:
+    import scrapbook as sb  # heavy (papermill, nbformat): only when a notebook ran
+
+    if not out.exists():
+        return None
+    scrap = sb.read_notebook(str(out)).scraps.get(RESULT_SCRAP)
+    return None if scrap is None else PhaseResult.model_validate(scrap.data)
+
+
+def execute_phase(
+    params: PhaseParams,
+    run_dir: Path,
+    notebooks: Path = NOTEBOOKS,
+    pool: KernelPool | None = None,
+    render: bool = True,
+) -> PhaseResult:
+    """Run ``notebooks/<phase>.ipynb`` into the run folder on a kernel of ``pool`` (or a new one).
+
+    Raises :class:`RunBroken` when the notebook crashed before gluing its result (with the phase
+    and cell; ``ename`` KeyboardInterrupt when it was interrupted).
+    """
+    import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
+
+    phase = params.phase
+    src, out = notebooks / f"{phase}.ipynb", run_dir / f"{phase}.ipynb"
+    if not src.exists():
+        raise RunError(f"{src}: no notebook for phase {phase}", phase=phase)
+    problems = check_notebook_parameters(src, params.to_papermill())
+    if problems:
+        raise PlanError(problems)
+    own = None
+    if pool is None:
+        own = tempfile.mkdtemp(prefix="launchlib-kernels-")
+        km = start_kernel(str(run_dir), {}, own, warm=False)
+    else:
+        km = pool.take()
+    try:
+        pm.execute_notebook(str(src), str(out), parameters=params.to_papermill(), progress_bar=False, km=km)
+    except pm.PapermillExecutionError as exc:
+        res = _glued(out)
+        if res is not None:
+            return res
+        raise RunBroken(
+            f"{out}: phase {phase} failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue)[:300]}",
+            phase=phase,
+            cell=exc.exec_count,
+        ) from None
+    finally:
+        if pool is not None:
+            pool.release(km)
+        else:
+            km.shutdown_kernel(now=True)
+            shutil.rmtree(own or "", ignore_errors=True)
+        if render and out.exists():
+            render_html(out, run_dir / f"{phase}.html")
+    res = _glued(out)
+    if res is None:
+        raise RunBroken(f"{out}: the notebook glued no {RESULT_SCRAP}", phase=phase)
+    return res
+
+
+def run_single(
+    phase: str,
+    *,
+    run_id: str,
+    reports: Path | str = "reports",
+    target_url: str = "",
+    compress: float = 1.0,
+    plan_path: Path | str = "parameters/plan.yaml",
+    signoffs: str = "",
+    external_monitor: bool = False,
+    database_url_env: str = "",
+    docker_project: str = "",
+    notebooks: Path = NOTEBOOKS,
+) -> tuple[PhaseResult, Path]:
+    """One phase now, into ``reports/<run-id>`` (created on first use, appended to after).
+
+    ``database_url_env`` names the environment variable holding the PostgreSQL URL whose
+    backup the checks verify and the database rollback restores (empty: the simulator's);
+    ``docker_project`` the compose project whose release containers deploy and roll back.
+    """
+    if docker_project and not target_url:
+        raise RunError("--docker-project needs --target: the URL the project's API answers on")
+    if database_url_env and not os.environ.get(database_url_env):
+        raise RunError(f"--database-url-env: {database_url_env} is not set (a PostgreSQL connection URL)")
+    reports, plan_path = Path(reports).absolute(), Path(plan_path).absolute()
+    run_dir = reports / check_run_id(run_id)
+    repair_run(run_dir)  # a run whose runner died is marked interrupted before more is added
+    load_plan(
+        plan_path if not (run_dir / "plan.yaml").exists() else run_dir / "plan.yaml"
+    )  # bad plan: nothing made
+    if not run_dir.exists():
+        create_run(reports, run_id)
+    if not (run_dir / "plan.yaml").exists():  # e.g. a folder `launchlib monitor` started
+        shutil.copyfile(plan_path, run_dir / "plan.yaml")
+    if (run_dir / f"{phase}.ipynb").exists():
+        raise RunError(f"{run_dir / phase}.ipynb exists: phase {phase} already ran in this run", phase=phase)
+    params = PhaseParams(
+        phase=phase,
+        run_dir=str(run_dir),
+        plan_path=str(run_dir / "plan.yaml"),
+        target_url=target_url,
+        compress=compress,
+        signoffs=str(Path(signoffs).absolute()) if signoffs else "",
+        external_monitor=external_monitor,
+        database_url_env=database_url_env,
+        docker_project=docker_project,
+    )
+    res = execute_phase(params, run_dir, notebooks)
+    return res, run_dir / f"{phase}.html"

@@ -1,0 +1,107 @@
+"""Kernels for the phase notebooks: started by launchlib, warm, interruptible, on IPC sockets.
+
+Kernel start-up and the imports of pandas, plotly and scrapbook cost about 1.5 s per notebook;
+:class:`KernelPool` hides it by preparing the next kernel while the current phase runs, so a
+rollback starts within a fraction of a second of its decision. Papermill runs a notebook on a
+given kernel manager (``km=``) and leaves it running; the pool shuts each one down after use.
+
+Kernels listen on Unix sockets in a private folder (``transport="ipc"`` with an absolute path):
+nothing on the network, no dependence on anyone's working directory, and ipykernel has no
+reason to warn about unencrypted TCP. The runner interrupts a kernel (SIGINT to the kernel
+process only) to stop a phase at once on a rollback decision, a dead monitor or Ctrl-C.
+
+Kernels run at a lower CPU priority (``nice`` :data:`KERNEL_NICE`): a notebook rendering a
+chart or a kernel importing pandas must not delay the monitor and the simulator of the same
+rehearsal, whose latencies decide rollbacks (measured in ``bench/README.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from jupyter_client.manager import KernelManager
+
+__all__ = ["KernelPool", "start_kernel"]
+
+KERNEL_NICE = 10
+WARM_UP = (
+    "import launchlib, launchlib.launch.phases, launchlib.report.charts, launchlib.signoff.widgets,"
+    " scrapbook, plotly, pandas"
+)
+
+
+def start_kernel(cwd: str, env: dict[str, str], socket_dir: str, warm: bool = True) -> KernelManager:
+    """A python3 kernel in ``cwd`` with the process environment plus ``env``, ready to run."""
+    km = KernelManager(kernel_name="python3", transport="ipc")
+    km.ip = os.path.join(socket_dir, uuid.uuid4().hex[:12])
+    km.connection_file = km.ip + ".json"
+    km.start_kernel(cwd=cwd, env={**os.environ, **env})
+    pid = getattr(km.provisioner, "pid", None)
+    if pid:
+        with contextlib.suppress(OSError):  # a kernel already gone is reported by its client below
+            os.setpriority(os.PRIO_PROCESS, pid, KERNEL_NICE)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        if warm:
+            kc.execute_interactive(WARM_UP, timeout=60)
+    finally:
+        kc.stop_channels()
+    return km
+
+
+class KernelPool:
+    """Always one kernel ready (or getting ready) for the next notebook."""
+
+    def __init__(self, cwd: str, env: dict[str, str] | None = None, warm: bool = True) -> None:
+        """Kernels start in ``cwd`` (absolute) with the process environment plus ``env``."""
+        self.cwd, self.env, self.warm = os.path.abspath(cwd), dict(env or {}), warm
+        self.socket_dir = tempfile.mkdtemp(prefix="launchlib-kernels-")
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="launchlib-kernel")
+        self._next: Future[KernelManager] = self._submit()
+        self._lock = threading.Lock()
+        self.current: KernelManager | None = None
+
+    def _submit(self) -> Future[KernelManager]:
+        return self._pool.submit(start_kernel, self.cwd, self.env, self.socket_dir, self.warm)
+
+    def take(self) -> KernelManager:
+        """The warm kernel; the next one starts warming at once."""
+        with self._lock:
+            km = self._next.result()
+            self._next = self._submit()
+            self.current = km
+        return km
+
+    def interrupt(self) -> bool:
+        """Interrupt the kernel running a notebook now, if any (KeyboardInterrupt in its cell)."""
+        with self._lock:
+            km = self.current
+        if km is None:
+            return False
+        with contextlib.suppress(Exception):  # a kernel that already ended needs no interrupt
+            km.interrupt_kernel()
+            return True
+        return False
+
+    def release(self, km: KernelManager) -> None:
+        """Shut a used kernel down in the background."""
+        with self._lock:
+            if self.current is km:
+                self.current = None
+        self._pool.submit(km.shutdown_kernel, now=True)
+
+    def close(self) -> None:
+        with self._lock:
+            nxt = self._next
+        with contextlib.suppress(Exception):  # a kernel that failed to start has nothing to shut down
+            nxt.result().shutdown_kernel(now=True)
+        self._pool.shutdown(wait=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)

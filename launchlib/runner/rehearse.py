@@ -1,0 +1,277 @@
+"""The rehearsal runner: every phase notebook in order with papermill, rollback on a decision.
+
+One Python process drives all phases (kernel start-up is the floor; see ``bench/``). With no
+target it starts the simulator with the scenario's faults; from T-0 on a :class:`Monitor`
+samples and watches without a break between notebooks. A :class:`Supervisor` looks every
+evaluation interval at the monitor's health, the simulator, rollback decisions and signals, and
+interrupts the running notebook when one of them calls for it: a decision sends the run to the
+rollback notebook at once (the remaining launch phases are skipped, the run goes on to the
+review); a dead monitor ends the run as ``error: monitoring stopped at T+…``; Ctrl-C ends it as
+``interrupted``. A NO-GO at the gate stops the run there. Each phase is archived and the
+manifest rewritten as it goes, so a partial run stays readable; nothing recorded is lost.
+
+:func:`exit_code` maps a finished run to the command's exit code (0 as expected, 1 findings,
+3 the run broke; bad input never gets this far and is 2).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, PlanError, RunBroken
+from launchlib.launch.monitor import Monitor
+from launchlib.launch.params import PhaseParams, check_notebook_parameters
+from launchlib.launch.phases import phase_kind
+from launchlib.launch.rollback import PHASE as ROLLBACK
+from launchlib.plan.files import load_plan
+from launchlib.plan.locations import project_path
+from launchlib.plan.model import PhaseKind, Plan
+from launchlib.plan.yamlfile import dump_yaml
+from launchlib.probing.probes import check_health
+from launchlib.probing.target import DEFAULT_TOKEN_ENV, Target
+from launchlib.report.html import render_html, write_report
+from launchlib.report.index import write_index
+from launchlib.report.scorecard import describe, not_scored, score
+from launchlib.runfolder.events import DECISIONS, read_jsonl, rollback_decision
+from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
+from launchlib.runfolder.result import PhaseResult, PhaseStatus
+from launchlib.runner.console import Console
+from launchlib.runner.execute import NOTEBOOKS, execute_phase
+from launchlib.runner.kernels import KernelPool
+from launchlib.runner.supervisor import Supervisor
+from launchlib.signoff.rules import load_signoffs
+from launchlib.simulator.scenarios import Scenario, load_scenario
+from launchlib.simulator.server import SimServer, embedded_simulator
+
+__all__ = ["exit_code", "rehearse"]
+
+
+def exit_code(m: Manifest) -> int:
+    """0: ran and matched the scenario (launch day: no finding); 1: findings; 3: the run broke."""
+    if m.outcome.startswith(("error", "interrupted")) or m.outcome == "running":
+        return EXIT_BROKEN
+    expected = m.scorecard.get("as_expected")
+    if expected is not None:
+        return EXIT_OK if expected else EXIT_FINDINGS
+    return EXIT_OK if m.outcome == "launched" else EXIT_FINDINGS
+
+
+def _entry(phase: str, res: PhaseResult | None, status: str = "", reason: str = "") -> PhaseEntry:
+    if res is None:
+        return PhaseEntry(phase=phase, status=status, reason=reason)
+    return PhaseEntry(
+        phase=phase,
+        status=res.status.value,
+        reason=res.reason,
+        started=res.started,
+        finished=res.finished,
+        notebook=f"{phase}.ipynb",
+        html=f"{phase}.html",
+    )
+
+
+class _Rehearsal:
+    """One rehearsal's moving parts, so that ``rehearse`` reads as the timeline it runs."""
+
+    def __init__(
+        self, plan: Plan, sc: Scenario, run_dir: Path, params: PhaseParams, notebooks: Path, console: Console
+    ) -> None:
+        self.plan, self.sc, self.run_dir, self.params = plan, sc, run_dir, params
+        self.notebooks, self.console = notebooks, console
+        self.phases = [p.id for p in plan.phases]
+
+    def run(self, phase: str, tag: str, pool: KernelPool, m: Manifest, sup: Supervisor) -> PhaseResult | None:
+        """One notebook; ``None`` when it was interrupted before it had a result."""
+        started = time.perf_counter()
+        params = PhaseParams(**{**self.params.to_papermill(), "phase": phase})
+        try:
+            res = execute_phase(params, self.run_dir, self.notebooks, pool, render=False)
+        except RunBroken as exc:
+            interrupted = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
+            status = "interrupted" if interrupted and "KeyboardInterrupt" in str(exc) else "error"
+            m.phases.append(
+                PhaseEntry(
+                    phase=phase,
+                    status=status,
+                    reason=str(exc),
+                    notebook=f"{phase}.ipynb",
+                    html=f"{phase}.html",
+                )
+            )
+            write_manifest(self.run_dir, m)
+            self.console.line(f"{tag} {phase:6s} {status.upper()} {exc}"[:400])
+            if status == "error":
+                raise
+            return None
+        m.phases.append(_entry(phase, res))
+        write_manifest(self.run_dir, m)
+        why = f" — {res.reason}" if res.reason else ""
+        line = f"{tag} {phase:6s} {res.status.value:11s} {time.perf_counter() - started:5.1f} s{why}"
+        self.console.line(line[:220])
+        return res
+
+
+def rehearse(
+    scenario: str = "latency-spike",
+    *,
+    run_id: str | None = None,
+    reports: Path | str = "reports",
+    target_url: str = "",
+    compress: float = 30.0,
+    plan_path: Path | str = "parameters/plan.yaml",
+    signoffs: Path | str = "parameters/signoffs/rehearsal.yaml",
+    notebooks: Path = NOTEBOOKS,
+    console: Console | None = None,
+) -> tuple[Path, Manifest]:
+    """Run a whole rehearsal; returns the run folder and its manifest (see the module doc).
+
+    Every path is made absolute here, once. Bad input raises before anything is created; a run
+    that breaks later returns with outcome ``error: …`` (what was recorded stays).
+    """
+    console = console or Console()
+    reports = Path(reports).absolute()
+    plan_path, signoffs = project_path(str(plan_path)), project_path(str(signoffs))
+    plan, sc = load_plan(plan_path), load_scenario(scenario, Path(project_path("parameters/scenarios")))
+    if signoffs:
+        load_signoffs(signoffs, plan)  # a bad sign-off file is bad input: refused before anything runs
+    problems = [
+        problem
+        for phase in [*(p.id for p in plan.phases), ROLLBACK]
+        for problem in check_notebook_parameters(
+            notebooks / f"{phase}.ipynb", PhaseParams(phase=phase).to_papermill()
+        )
+    ]
+    if problems:
+        raise PlanError(problems)
+    if target_url and not (probe := check_health(Target(target_url))).passed:
+        raise RunBroken(f"--target {target_url}: unreachable at start ({probe.detail})")
+    run_dir = create_run(reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    shutil.copyfile(plan_path, run_dir / "plan.yaml")
+    dump_yaml(sc.model_dump(mode="json"), run_dir / "scenario.yaml")
+    server: SimServer | None = None
+    kernel_env: dict[str, str] = {}
+    if not target_url:
+        server = embedded_simulator(plan, sc, compress)
+        target_url = server.url
+        # the kernels read the admin token by name, as on launch day: the simulator's, whatever the env holds
+        kernel_env[DEFAULT_TOKEN_ENV] = server.state.config.admin_token
+    m = Manifest(
+        run_id=run_dir.name,
+        scenario=sc.name,
+        target=target_url,
+        plan_hash=plan.digest(),
+        compress=compress,
+        started=time.time(),
+        pid=os.getpid(),
+        host=socket.gethostname(),
+    )
+    write_manifest(run_dir, m)
+    _header(console, m, sc, plan, run_dir, embedded=server is not None)
+    params = PhaseParams(
+        run_dir=str(run_dir),
+        plan_path=str(run_dir / "plan.yaml"),
+        target_url=target_url,
+        scenario=str(run_dir / "scenario.yaml"),
+        compress=compress,
+        signoffs=signoffs,
+        external_monitor=True,
+    )
+    r = _Rehearsal(plan, sc, run_dir, params, notebooks, console)
+    pool = KernelPool(str(run_dir), kernel_env)
+    alive = (lambda: server.alive) if server is not None else None
+    sup = Supervisor(run_dir, plan, compress, pool.interrupt, console, server_alive=alive)
+    monitor: Monitor | None = None
+    results: dict[str, PhaseResult] = {}
+    rolled_back = stopped = False
+    n_all = len(r.phases)
+    try:
+        with sup.signals():
+            sup.start()
+            for n, phase in enumerate(r.phases, 1):
+                kind = phase_kind(plan, phase)
+                if stopped or (rolled_back and kind in (PhaseKind.WATCH, PhaseKind.SUCCESS)):
+                    why = "stopped at the go/no-go gate" if stopped else "launch rolled back"
+                    m.phases.append(_entry(phase, None, PhaseStatus.SKIPPED.value, why))
+                    console.line(f"[{n:2d}/{n_all}] {phase:6s} skipped ({why})")
+                    continue
+                if kind is PhaseKind.DEPLOY and monitor is None:
+                    monitor = Monitor(plan, Target(target_url), run_dir, compress=compress).start()
+                    sup.monitor = monitor
+                if kind is PhaseKind.REVIEW and monitor is not None:  # the launch watch is over
+                    sup.monitor = None
+                    monitor.stop()
+                sup.begin(phase, rollback=kind is PhaseKind.REVIEW)
+                res = r.run(phase, f"[{n:2d}/{n_all}]", pool, m, sup)
+                if sup.stop_reason:
+                    break
+                if res is not None:
+                    results[phase] = res
+                if kind is PhaseKind.GATE:
+                    m.gate = res.gate if res else None
+                    if res is None or res.status is PhaseStatus.FAILED:
+                        stopped, m.outcome = True, "no-go"
+                decision = rollback_decision(run_dir)
+                if decision is not None and not rolled_back and kind is not PhaseKind.REVIEW:
+                    m.decisions = [decision]
+                    sup.begin(ROLLBACK, rollback=True)
+                    rb = r.run(ROLLBACK, "[ rollback]", pool, m, sup)
+                    m.rollback, rolled_back = (rb.rollback if rb else None), True
+                    if sup.stop_reason:
+                        break
+            if sup.stop_reason:
+                m.outcome = sup.stop_reason if sup.failure is None else f"error: {sup.failure}"
+                m.error = {"phase": sup.phase, "cell": None, "message": sup.stop_reason}
+            elif m.outcome == "running":
+                passed = all(x.status is PhaseStatus.PASSED for x in results.values())
+                m.outcome = (
+                    "rolled back" if rolled_back else ("launched" if passed else "launched with findings")
+                )
+    except RunBroken as exc:
+        m.outcome, m.error = f"error: {exc}", {"phase": exc.phase, "cell": exc.cell, "message": str(exc)}
+    finally:
+        sup.stop()
+        if monitor is not None:
+            monitor.stop()
+        if server is not None:
+            server.stop()
+        pool.close()
+        _finish(run_dir, reports, plan, sc, m, console)
+    return run_dir, m
+
+
+def _header(console: Console, m: Manifest, sc: Scenario, plan: Plan, run_dir: Path, embedded: bool) -> None:
+    rel = plan.releases
+    where = f"embedded simulator {m.target}" if embedded else m.target
+    console.line(f"launchlib rehearse · run {m.run_id}")
+    about = " ".join(sc.description.split())
+    console.line(f"  scenario   {sc.name}: {about if len(about) < 100 else about[:99] + '…'}")
+    console.line(f"  target     {where} ({rel.previous} → {rel.candidate})")
+    console.line(f"  clock      {m.compress:g}× (T+1h takes {3600 / m.compress / 60:.1f} real minutes)")
+    console.line(f"  run folder {run_dir}")
+
+
+def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest, console: Console) -> None:
+    """HTML, decisions, scorecard, manifest, report, index: last, so they never delay a rollback."""
+    for entry in m.phases:
+        if entry.notebook and (run_dir / entry.notebook).exists():
+            render_html(run_dir / entry.notebook, run_dir / f"{entry.phase}.html")
+    m.decisions = list(read_jsonl(run_dir / DECISIONS))
+    m.finished = time.time()
+    gate_go = None if m.gate is None else bool(m.gate.get("go"))
+    review = plan.phases[-1].id
+    failed = [p.phase for p in m.phases if p.status == "failed" and p.phase != review]
+    card = score(run_dir, plan, sc, m.compress, gate_go, failed_phases=failed)
+    if m.outcome.startswith(("error", "interrupted")):
+        card = not_scored(card, m.outcome)
+    m.scorecard = card
+    write_manifest(run_dir, m)
+    write_report(run_dir, m)
+    write_index(reports)
+    for text in describe(card):
+        console.line(text)
+    console.line(f"outcome: {m.outcome}")
+    console.line(f"report: {run_dir / 'report.html'}")

@@ -1,0 +1,169 @@
+"""Go/no-go gates: which required items are satisfied, read from the sign-off ledger.
+
+An item is satisfied when a person's latest sign-off is ``done`` or ``waived``, or — for an
+item with an automated check — when its latest check result passed (a waiver also counts).
+The go/no-go gate before T-0 covers every pre-launch phase; the launch-success gate at T+1h
+covers that phase's items plus the success criteria, passed in as extra findings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from launchlib.plan.model import Plan, Stage
+from launchlib.signoff.ledger import Event, Ledger, SignState, Source
+
+__all__ = [
+    "GateResult",
+    "ItemStatus",
+    "evaluate_gate",
+    "go_no_go",
+    "item_statuses",
+    "pre_launch_phases",
+    "render_status",
+]
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    """An item's current state: the latest sign-off and the latest automated result."""
+
+    phase: str
+    item: str
+    text: str
+    owner: str | None
+    check: str | None
+    required: bool
+    signed: str | None = None  # latest person state: done | waived | blocked | open
+    by: str | None = None
+    role: str | None = None
+    at: str | None = None
+    comment: str = ""
+    check_state: str | None = None  # done | blocked
+    check_detail: str = ""
+
+    @property
+    def satisfied(self) -> bool:
+        if self.signed == SignState.WAIVED:
+            return True
+        if self.check is not None:
+            return self.check_state == SignState.DONE
+        return self.signed == SignState.DONE
+
+    @property
+    def state(self) -> str:
+        """One word for tables: the sign-off when there is one, else the check, else open."""
+        if self.signed == SignState.WAIVED or (self.check is None and self.signed):
+            return str(self.signed)
+        if self.check is not None and self.check_state:
+            return "passed" if self.check_state == SignState.DONE else "failed"
+        return "open"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"satisfied": self.satisfied, "state": self.state}
+
+
+def item_statuses(plan: Plan, events: Iterable[Event], phases: Iterable[str]) -> list[ItemStatus]:
+    """The status of every item of ``phases`` from ledger events (oldest first)."""
+    person: dict[tuple[str, str], Event] = {}
+    check: dict[tuple[str, str], Event] = {}
+    for e in events:
+        (check if e.source == Source.CHECK else person)[(e.phase, e.item)] = e
+    out = []
+    for ph in phases:
+        for it in plan.phase(ph).items:
+            p, c = person.get((ph, it.id)), check.get((ph, it.id))
+            out.append(
+                ItemStatus(
+                    phase=ph,
+                    item=it.id,
+                    text=it.text,
+                    owner=it.owner,
+                    check=it.check,
+                    required=it.required,
+                    signed=str(p.state) if p else None,
+                    by=p.person if p else None,
+                    role=p.role if p else None,
+                    at=p.ts if p else None,
+                    comment=p.comment if p else "",
+                    check_state=str(c.state) if c else None,
+                    check_detail=c.comment if c else "",
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """GO when no required item is open and no extra finding failed."""
+
+    name: str
+    phases: list[str]
+    items: list[ItemStatus]
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def open_items(self) -> list[ItemStatus]:
+        return [s for s in self.items if s.required and not s.satisfied]
+
+    @property
+    def go(self) -> bool:
+        return not self.open_items and not self.findings
+
+    def reasons(self) -> list[str]:
+        """One line per open item or failed finding, for the banner, manifest and report."""
+        lines = [
+            f"{s.phase}/{s.item} ({s.owner or 'any role'}): {s.text} — {s.state}" for s in self.open_items
+        ]
+        return lines + self.findings
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "go": self.go,
+            "phases": self.phases,
+            "open": [s.to_dict() for s in self.open_items],
+            "findings": self.findings,
+            "reasons": self.reasons(),
+            "satisfied": sum(s.satisfied for s in self.items if s.required),
+            "required": sum(s.required for s in self.items),
+        }
+
+
+def pre_launch_phases(plan: Plan) -> list[str]:
+    return [p.id for p in plan.phases if p.stage == Stage.PRE_LAUNCH]
+
+
+def evaluate_gate(
+    plan: Plan,
+    ledger: Ledger,
+    phases: Iterable[str],
+    *,
+    name: str,
+    findings: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> GateResult:
+    """A gate over ``phases``; ``exclude`` (``PHASE/item``) are the gate's own items."""
+    phases, skip = list(phases), set(exclude)
+    items = [s for s in item_statuses(plan, ledger.history(), phases) if f"{s.phase}/{s.item}" not in skip]
+    return GateResult(name=name, phases=phases, items=items, findings=list(findings))
+
+
+def go_no_go(plan: Plan, ledger: Ledger, *, exclude: Iterable[str] = ()) -> GateResult:
+    """The go/no-go gate before T-0: every required pre-launch item passed or signed off."""
+    return evaluate_gate(plan, ledger, pre_launch_phases(plan), name="go/no-go", exclude=exclude)
+
+
+def render_status(statuses: list[ItemStatus], gate: GateResult) -> str:
+    """A plain-text table of item states (who, when, check result) and the gate line."""
+    rows = [("phase", "item", "owner", "state", "by", "at", "note")]
+    for s in statuses:
+        note = s.comment or s.check_detail
+        rows.append((s.phase, s.item, s.owner or "-", s.state, s.by or "", (s.at or "")[:19], note[:60]))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=False)) + "  " + r[-1] for r in rows]
+    head = f"{'GO' if gate.go else 'NO-GO'} ({gate.name}): "
+    head += "every required item satisfied" if gate.go else f"{len(gate.reasons())} open"
+    return "\n".join([*lines, "", head])
