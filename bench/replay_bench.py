@@ -61,8 +61,8 @@ def main() -> None:
             f"decision {result['decision']} {result['tier']}"
         )
 
-        from launchlib.plan.files import load_plan
         from launchlib.evaluation.replay import replay_file
+        from launchlib.plan.files import load_plan
 
         plan = load_plan("parameters/plan.yaml")
         t = time.perf_counter()

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from launchlib.runner.console import Console
-from launchlib.simulator.scenarios import load_scenario
 from launchlib.runner.rehearse import rehearse
+from launchlib.simulator.scenarios import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 

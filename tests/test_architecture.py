@@ -140,5 +140,5 @@ def test_every_check_the_plan_may_name_has_one_implementation() -> None:
     from launchlib.plan.model import KNOWN_CHECKS
 
     assert set(CHECKS) == set(KNOWN_CHECKS)
-    with pytest.raises(ValueError, match="not in launchlib.plan.model.KNOWN_CHECKS"):
+    with pytest.raises(ValueError, match=r"not in launchlib\.plan\.model\.KNOWN_CHECKS"):
         registers("telepathy")(CHECKS["health"])
