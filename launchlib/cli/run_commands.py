@@ -245,3 +245,18 @@ def sim_serve(
     )
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--from", "from_markdown", type=click.Path(path_type=Path), default=None, help="a Markdown plan"
+)
+@reports_errors
+def init(folder: Path, from_markdown: Path | None) -> None:
+    """Lay out a launch project in FOLDER: plan, scenarios, sign-offs, notebooks, reports/."""
+    from launchlib.runner.project import init_project  # lazy: loaded when this command runs
+
+    for warning in init_project(folder, from_markdown):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{folder.absolute()}: launch project ready; cd there and run `launchlib rehearse`")

@@ -23,7 +23,7 @@ from launchlib.probing.probes import CheckResult
 from launchlib.probing.sampler import sample
 from launchlib.probing.synth import Paint, synthetic_samples
 from launchlib.probing.target import Target
-from launchlib.runfolder.events import DECISIONS, event_time, read_jsonl, read_run_samples
+from launchlib.runfolder.events import DECISIONS, Event, event_time, read_jsonl, read_run_samples
 from launchlib.signoff.gates import evaluate_gate
 from launchlib.signoff.rules import record_check
 from launchlib.simulator.app import SimConfig
@@ -162,7 +162,7 @@ def _alerts(ctx: PhaseContext, item: Item) -> CheckResult:
 
 @registers("deploy")
 def _deployed(ctx: PhaseContext, item: Item) -> CheckResult:
-    at = event_time(ctx.run_dir, "deployed")
+    at = event_time(ctx.run_dir, Event.DEPLOYED)
     return CheckResult("deploy", at is not None, "candidate deployed" if at else "no deploy recorded")
 
 
@@ -194,7 +194,7 @@ def _metrics(ctx: PhaseContext, item: Item) -> CheckResult:
     th = item.threshold
     if th is None:
         return CheckResult("metrics", False, f"{item.id} has no threshold")
-    deploy_at = event_time(ctx.run_dir, "deployed")
+    deploy_at = event_time(ctx.run_dir, Event.DEPLOYED)
     v = period_metrics(ctx.plan, read_run_samples(ctx.run_dir), deploy_at).get(th.metric)
     if v is None:
         return CheckResult("metrics", False, f"{th.metric}: no data")

@@ -23,7 +23,7 @@ from launchlib.plan.files import load_plan
 from launchlib.plan.locations import project_path
 from launchlib.plan.model import Plan, Stage
 from launchlib.probing.target import Target
-from launchlib.runfolder.events import append_jsonl, event_time, record_event
+from launchlib.runfolder.events import Event, append_jsonl, event_time, record_event
 from launchlib.runfolder.folder import create_run
 from launchlib.signoff.ledger import Ledger
 from launchlib.signoff.rules import SignoffEntry, load_signoffs
@@ -86,17 +86,17 @@ class PhaseContext:
     @property
     def expected_release(self) -> str:
         """The candidate after the deploy, the previous release once a rollback completed."""
-        if event_time(self.run_dir, "rollback_completed") is not None:
+        if event_time(self.run_dir, Event.ROLLBACK_COMPLETED) is not None:
             return self.plan.releases.previous
         return self.plan.releases.candidate
 
     @property
     def deploy_at(self) -> float | None:
-        return event_time(self.run_dir, "deployed")
+        return event_time(self.run_dir, Event.DEPLOYED)
 
     def launch_wall(self, offset_s: float) -> float:
         """Wall time of launch-clock offset ``offset_s`` (T-0 is the deploy, or the ``clock`` event)."""
-        at = event_time(self.run_dir, "clock") or self.deploy_at
+        at = event_time(self.run_dir, Event.CLOCK) or self.deploy_at
         return (at if at is not None else time.time()) + offset_s / self.compress
 
     def notify(self, roles: list[str], message: str, kind: str = "status") -> Notified:
@@ -204,10 +204,10 @@ def deploy_candidate(ctx: PhaseContext, baseline_s: float) -> float:
         ctx._owned.append(Monitor(ctx.plan, ctx.target, ctx.run_dir, compress=ctx.compress).start())
     time.sleep(baseline_s)
     release = ctx.plan.releases.candidate
-    record_event(ctx.run_dir, "deploy_started", release=release)
+    record_event(ctx.run_dir, Event.DEPLOY_STARTED, release=release)
     ctx.deployer.deploy(release)
     at = ctx.deployer.wait_serving(release)
-    record_event(ctx.run_dir, "deployed", at=at, release=release)
+    record_event(ctx.run_dir, Event.DEPLOYED, at=at, release=release)
     return at
 
 
@@ -219,4 +219,4 @@ def _standalone_deploy(ctx: PhaseContext) -> None:
     sim = ctx.deployer
     assert isinstance(sim, SimDeployer)  # standalone means the embedded simulator
     sim.command("arm", t0=origin, compress=ctx.compress)
-    record_event(ctx.run_dir, "clock", at=origin)
+    record_event(ctx.run_dir, Event.CLOCK, at=origin)

@@ -36,6 +36,7 @@ from launchlib.probing.target import Target
 from launchlib.runfolder.events import (
     DECISIONS,
     SAMPLES_DIR,
+    Event,
     append_jsonl,
     event_time,
     read_json,
@@ -195,7 +196,7 @@ class Monitor:
                 self._write_part()
             if self.engine is None:
                 self._baseline += rows
-                self.deploy_at = event_time(self.run_dir, "deployed")
+                self.deploy_at = event_time(self.run_dir, Event.DEPLOYED)
                 if self.deploy_at is None:
                     return
                 self.engine = TriggerEngine(

@@ -23,6 +23,7 @@ from launchlib.plan.model import Item, PhaseKind, Plan
 from launchlib.probing.probes import CheckResult
 from launchlib.runfolder.events import (
     DECISIONS,
+    Event,
     read_events,
     read_json,
     read_jsonl,
@@ -163,7 +164,7 @@ def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> Phas
             (
                 e.get("reason", "")
                 for e in reversed(read_events(ctx.run_dir))
-                if e.get("event") == "interrupt"
+                if e.get("event") == Event.INTERRUPT
             ),
             "interrupted by the user",
         )
@@ -176,7 +177,7 @@ def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> Phas
             started=started,
             finished=time.time(),
         )
-    record_event(ctx.run_dir, "phase_finished", phase=ctx.phase, status=res.status.value)
+    record_event(ctx.run_dir, Event.PHASE_FINISHED, phase=ctx.phase, status=res.status.value)
     return res
 
 

@@ -18,7 +18,7 @@ from launchlib.launch.checks import run_check
 from launchlib.launch.context import PhaseContext
 from launchlib.plan.model import Item, Plan, Procedure, ProcedureKind
 from launchlib.probing.probes import CheckResult, check_version
-from launchlib.runfolder.events import record_event
+from launchlib.runfolder.events import Event, record_event
 from launchlib.signoff.rules import record_check
 
 __all__ = ["RollbackOutcome", "choose_procedures", "escalation_roles", "execute_rollback"]
@@ -93,7 +93,7 @@ def execute_rollback(
     if recheck_s is None:  # how long the previous release may take to serve: one launch minute
         recheck_s = max(1.0, 60.0 / ctx.compress)
     out = RollbackOutcome(list(ids), started=time.time())
-    record_event(ctx.run_dir, "rollback_started", procedures=ids, tier=decision.get("tier"))
+    record_event(ctx.run_dir, Event.ROLLBACK_STARTED, procedures=ids, tier=decision.get("tier"))
     out.issue_type, chain = escalation_roles(plan, decision)
     fired = ", ".join(t["id"] for t in decision.get("triggers", []))
     roles = list(dict.fromkeys(chain + [c.owner for c in plan.rollback.communication if c.owner]))
@@ -114,16 +114,16 @@ def execute_rollback(
             break
         except TargetError:
             running = check_version(ctx.target, prev)
-            record_event(ctx.run_dir, "bad_rollback", procedure=release.id, detail=running.detail)
+            record_event(ctx.run_dir, Event.BAD_ROLLBACK, procedure=release.id, detail=running.detail)
             if release.kind is ProcedureKind.CONTROLLED_RELEASE or attempt or controlled is None:
                 break
             out.bad_rollback_caught, release = True, controlled  # the verified one-by-one path
             out.procedures.insert(1, controlled.id)
     for proc in procs:
         if proc.kind is ProcedureKind.DATABASE_RESTORE:
-            record_event(ctx.run_dir, "database_restored", procedure=proc.id, **ctx.database.restore())
+            record_event(ctx.run_dir, Event.DATABASE_RESTORED, procedure=proc.id, **ctx.database.restore())
             out.database_rollback = True
-    out.completed = record_event(ctx.run_dir, "rollback_completed", procedures=out.procedures)["at"]
+    out.completed = record_event(ctx.run_dir, Event.ROLLBACK_COMPLETED, procedures=out.procedures)["at"]
     ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback
     # the services settle after a restart, and an infrastructure fault may outlast the release
     # rollback: recheck until green or until the tier's deadline (from the decision) has passed
@@ -141,7 +141,7 @@ def execute_rollback(
         record_check(ctx.ledger, PHASE, it.id, r.passed, r.detail)
         out.checks.append({"id": it.id, "text": it.text, "passed": r.passed, "detail": r.detail})
     if all(r.passed for _, r in results):
-        out.checks_green = record_event(ctx.run_dir, "post_checks_green")["at"]
+        out.checks_green = record_event(ctx.run_dir, Event.POST_CHECKS_GREEN)["at"]
     sent = ctx.notify(
         roles,
         f"rollback complete: {prev} running; post-rollback checks "

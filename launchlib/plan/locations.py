@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["KIT_ROOT", "kit_path", "project_path"]
+__all__ = ["KIT_ROOT", "kit_path", "notebooks_folder", "project_path"]
 
 
 def _kit_root() -> Path:
@@ -41,3 +41,8 @@ def project_path(path: str) -> str:
         return str(given.absolute())
     alt = KIT_ROOT / path
     return str(alt if alt.exists() or alt.parent.exists() else given.absolute())
+
+
+def notebooks_folder() -> Path:
+    """The phase notebooks to run: the project's ``notebooks/`` when it has them, else the kit's."""
+    return Path(project_path("notebooks"))

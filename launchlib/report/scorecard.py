@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from launchlib.plan.model import Plan
-from launchlib.runfolder.events import DECISIONS, EVENTS, read_jsonl
+from launchlib.runfolder.events import DECISIONS, EVENTS, Event, read_jsonl
 from launchlib.simulator.scenarios import Scenario
 
 __all__ = ["clock", "describe", "not_scored", "score", "verdict"]
@@ -54,7 +54,7 @@ def score(
     on a scenario that expects a clean launch they are findings."""
     run_dir = Path(run_dir)
     events, recs = read_jsonl(run_dir / EVENTS), read_jsonl(run_dir / DECISIONS)
-    origin = _first(events, "clock") or _first(events, "deployed")
+    origin = _first(events, Event.CLOCK) or _first(events, Event.DEPLOYED)
     firings = [r for r in recs if r.get("type") == "firing"]
     decision = next((r for r in recs if r.get("type") == "decision"), None)
     causes = [t["id"] for t in decision["triggers"]] if decision else []
@@ -71,16 +71,16 @@ def score(
         "fault_onset_launch_s": onset_s,
         "time_to_detect_s": launch_s(min(cause_times, default=None)),
         "time_to_decide_s": launch_s(decision["recorded_at"] if decision else None),
-        "time_to_rollback_start_s": launch_s(_first(events, "rollback_started")),
-        "time_to_rollback_s": launch_s(_first(events, "rollback_completed")),
-        "time_to_recover_s": launch_s(_first(events, "post_checks_green")),
+        "time_to_rollback_start_s": launch_s(_first(events, Event.ROLLBACK_STARTED)),
+        "time_to_rollback_s": launch_s(_first(events, Event.ROLLBACK_COMPLETED)),
+        "time_to_recover_s": launch_s(_first(events, Event.POST_CHECKS_GREEN)),
         "tier": tier,
         "deadline_s": deadline,
         "triggers": causes,
         "noise": [f["id"] for f in firings if f["id"] not in causes],
-        "rollback": _first(events, "rollback_started") is not None,
-        "database_rollback": _first(events, "database_restored") is not None,
-        "bad_rollback_caught": _first(events, "bad_rollback") is not None,
+        "rollback": _first(events, Event.ROLLBACK_STARTED) is not None,
+        "database_rollback": _first(events, Event.DATABASE_RESTORED) is not None,
+        "bad_rollback_caught": _first(events, Event.BAD_ROLLBACK) is not None,
         "gate": None if gate_go is None else ("go" if gate_go else "no-go"),
         "failed_phases": sorted(failed_phases or []),
     }

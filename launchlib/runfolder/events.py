@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "DECISIONS",
     "EVENTS",
     "SAMPLES_DIR",
+    "Event",
     "append_jsonl",
     "event_time",
     "read_events",
@@ -34,6 +36,23 @@ __all__ = [
     "wait_for_decision",
     "write_json",
 ]
+
+
+class Event(StrEnum):
+    """The names of the run's timeline events (``events.jsonl``): one list, no string typed twice."""
+
+    DEPLOY_STARTED = "deploy_started"
+    DEPLOYED = "deployed"  # T-0 of the launch clock
+    CLOCK = "clock"  # a standalone phase's launch clock, when it is not the deploy
+    ROLLBACK_STARTED = "rollback_started"
+    BAD_ROLLBACK = "bad_rollback"  # the release rollback left the wrong release running
+    DATABASE_RESTORED = "database_restored"
+    ROLLBACK_COMPLETED = "rollback_completed"
+    POST_CHECKS_GREEN = "post_checks_green"  # recovered
+    PHASE_FINISHED = "phase_finished"
+    INTERRUPT = "interrupt"  # the runner stopped a phase (decision, dead monitor, signal)
+    MONITOR_FAILED = "monitor_failed"
+
 
 DECISIONS = "decisions.jsonl"
 EVENTS = "events.jsonl"

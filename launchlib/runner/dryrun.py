@@ -14,12 +14,11 @@ from pathlib import Path
 from launchlib.errors import LaunchError, PlanError, Problem
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.plan.files import load_plan
-from launchlib.plan.locations import project_path
+from launchlib.plan.locations import notebooks_folder, project_path
 from launchlib.plan.model import Plan
 from launchlib.probing.probes import check_health
 from launchlib.probing.target import Target
 from launchlib.runfolder.folder import RUN_ID
-from launchlib.runner.execute import NOTEBOOKS
 from launchlib.signoff.rules import load_signoffs
 from launchlib.simulator.scenarios import load_scenario
 
@@ -44,11 +43,12 @@ def dry_run(
     plan_path: Path | str = "parameters/plan.yaml",
     signoffs: Path | str = "",
     database_url_env: str = "",
-    notebooks: Path = NOTEBOOKS,
+    notebooks: Path | None = None,
     must_be_new: bool = True,
 ) -> list[Problem]:
     """Every problem that would stop ``rehearse`` (``phase=None``) or ``run-phase PHASE``."""
     problems: list[Problem] = []
+    notebooks = notebooks or notebooks_folder()
     plan: Plan | None = None
     plan_file = project_path(str(plan_path))
     try:

@@ -16,16 +16,14 @@ from pathlib import Path
 from launchlib.errors import PlanError, RunBroken, RunError
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.plan.files import load_plan
-from launchlib.plan.locations import kit_path
+from launchlib.plan.locations import notebooks_folder, project_path
 from launchlib.report.html import render_html
 from launchlib.report.repair import repair_run
 from launchlib.runfolder.folder import check_run_id, create_run
 from launchlib.runfolder.result import RESULT_SCRAP, PhaseResult
 from launchlib.runner.kernels import KernelPool, start_kernel
 
-__all__ = ["NOTEBOOKS", "execute_phase", "run_single"]
-
-NOTEBOOKS = kit_path("notebooks")
+__all__ = ["execute_phase", "run_single"]
 
 
 def _glued(out: Path) -> PhaseResult | None:
@@ -40,7 +38,7 @@ def _glued(out: Path) -> PhaseResult | None:
 def execute_phase(
     params: PhaseParams,
     run_dir: Path,
-    notebooks: Path = NOTEBOOKS,
+    notebooks: Path | None = None,
     pool: KernelPool | None = None,
     render: bool = True,
 ) -> PhaseResult:
@@ -52,6 +50,7 @@ def execute_phase(
     import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
 
     phase = params.phase
+    notebooks = notebooks or notebooks_folder()
     src, out = notebooks / f"{phase}.ipynb", run_dir / f"{phase}.ipynb"
     if not src.exists():
         raise RunError(f"{src}: no notebook for phase {phase}", phase=phase)
@@ -101,7 +100,7 @@ def run_single(
     external_monitor: bool = False,
     database_url_env: str = "",
     docker_project: str = "",
-    notebooks: Path = NOTEBOOKS,
+    notebooks: Path | None = None,
 ) -> tuple[PhaseResult, Path]:
     """One phase now, into ``reports/<run-id>`` (created on first use, appended to after).
 
@@ -113,7 +112,8 @@ def run_single(
         raise RunError("--docker-project needs --target: the URL the project's API answers on")
     if database_url_env and not os.environ.get(database_url_env):
         raise RunError(f"--database-url-env: {database_url_env} is not set (a PostgreSQL connection URL)")
-    reports, plan_path = Path(reports).absolute(), Path(plan_path).absolute()
+    reports, plan_path = Path(reports).absolute(), Path(project_path(str(plan_path)))
+    notebooks = notebooks or notebooks_folder()
     run_dir = reports / check_run_id(run_id)
     repair_run(run_dir)  # a run whose runner died is marked interrupted before more is added
     load_plan(

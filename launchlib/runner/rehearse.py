@@ -28,7 +28,7 @@ from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.launch.phases import phase_kind
 from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.plan.files import load_plan
-from launchlib.plan.locations import project_path
+from launchlib.plan.locations import notebooks_folder, project_path
 from launchlib.plan.model import PhaseKind, Plan
 from launchlib.plan.yamlfile import dump_yaml
 from launchlib.probing.probes import check_health
@@ -40,7 +40,7 @@ from launchlib.runfolder.events import DECISIONS, read_jsonl, rollback_decision
 from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
 from launchlib.runner.console import Console
-from launchlib.runner.execute import NOTEBOOKS, execute_phase
+from launchlib.runner.execute import execute_phase
 from launchlib.runner.kernels import KernelPool
 from launchlib.runner.supervisor import Supervisor
 from launchlib.signoff.rules import load_signoffs
@@ -124,7 +124,7 @@ def rehearse(
     compress: float = 30.0,
     plan_path: Path | str = "parameters/plan.yaml",
     signoffs: Path | str = "parameters/signoffs/rehearsal.yaml",
-    notebooks: Path = NOTEBOOKS,
+    notebooks: Path | None = None,
     console: Console | None = None,
 ) -> tuple[Path, Manifest]:
     """Run a whole rehearsal; returns the run folder and its manifest (see the module doc).
@@ -133,7 +133,7 @@ def rehearse(
     that breaks later returns with outcome ``error: …`` (what was recorded stays).
     """
     console = console or Console()
-    reports = Path(reports).absolute()
+    reports, notebooks = Path(reports).absolute(), notebooks or notebooks_folder()
     plan_path, signoffs = project_path(str(plan_path)), project_path(str(signoffs))
     plan, sc = load_plan(plan_path), load_scenario(scenario, Path(project_path("parameters/scenarios")))
     if signoffs:
@@ -255,10 +255,17 @@ def _header(console: Console, m: Manifest, sc: Scenario, plan: Plan, run_dir: Pa
 
 
 def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest, console: Console) -> None:
-    """HTML, decisions, scorecard, manifest, report, index: last, so they never delay a rollback."""
+    """HTML, decisions, scorecard, manifest, report, index: last, so they never delay a rollback.
+
+    A phase page that cannot be rendered is said on the console and loses nothing else: the
+    executed notebook, the manifest and the report are still written."""
     for entry in m.phases:
         if entry.notebook and (run_dir / entry.notebook).exists():
-            render_html(run_dir / entry.notebook, run_dir / f"{entry.phase}.html")
+            try:
+                render_html(run_dir / entry.notebook, run_dir / f"{entry.phase}.html")
+            except Exception as exc:  # nbconvert raises many types (templates, notebook shape)
+                entry.html = None
+                console.line(f"warning: {entry.phase}.html not written: {type(exc).__name__}: {exc}"[:300])
     m.decisions = list(read_jsonl(run_dir / DECISIONS))
     m.finished = time.time()
     gate_go = None if m.gate is None else bool(m.gate.get("go"))

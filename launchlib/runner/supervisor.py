@@ -24,7 +24,7 @@ from typing import Any
 from launchlib.launch.monitor import Monitor
 from launchlib.plan.model import Plan
 from launchlib.report.scorecard import clock
-from launchlib.runfolder.events import event_time, read_events, record_event, rollback_decision
+from launchlib.runfolder.events import Event, event_time, read_events, record_event, rollback_decision
 from launchlib.runner.console import Console, explain_decision
 
 __all__ = ["Supervisor"]
@@ -89,7 +89,7 @@ class Supervisor:
 
     # -- what the runner asks ---------------------------------------------------------------
     def launch_clock(self) -> str:
-        deployed = event_time(self.run_dir, "deployed")
+        deployed = event_time(self.run_dir, Event.DEPLOYED)
         return "before T-0" if deployed is None else clock((time.time() - deployed) * self.compress)
 
     @property
@@ -115,7 +115,7 @@ class Supervisor:
                 return
             if self.phase is not None and self._interrupted_phase != self.phase:
                 self._interrupted_phase = self.phase
-                record_event(self.run_dir, "interrupt", phase=self.phase, reason=reason)
+                record_event(self.run_dir, Event.INTERRUPT, phase=self.phase, reason=reason)
                 self._interrupt()
 
     def _loop(self) -> None:
@@ -132,7 +132,7 @@ class Supervisor:
             why = self.monitor.health()
             if why is not None:
                 self.failure = f"monitoring stopped at {self.launch_clock()}: {why}"
-                record_event(self.run_dir, "monitor_failed", reason=why)
+                record_event(self.run_dir, Event.MONITOR_FAILED, reason=why)
                 self._stop_phase(self.failure)
         if self.failure is None and self.server_alive is not None and not self.server_alive():
             self.failure = f"the embedded simulator stopped at {self.launch_clock()}"
@@ -141,7 +141,7 @@ class Supervisor:
             self.decision = rollback_decision(self.run_dir)
             if self.decision is not None:
                 self._decision_seen = time.monotonic()
-                deployed = event_time(self.run_dir, "deployed")
+                deployed = event_time(self.run_dir, Event.DEPLOYED)
                 for text in explain_decision(self.decision, self.plan, self.compress, deployed):
                     self.console.line(text)
         if (
@@ -157,6 +157,6 @@ class Supervisor:
 
     def _phase_finished(self) -> bool:
         return any(
-            e.get("event") == "phase_finished" and e.get("phase") == self.phase
+            e.get("event") == Event.PHASE_FINISHED and e.get("phase") == self.phase
             for e in read_events(self.run_dir)
         )
