@@ -171,8 +171,9 @@ def describe(card: dict[str, Any]) -> list[str]:
         if card.get("time_to_detect_s") is not None:
             where = "after the fault's onset" if onset is not None else "after T-0"
             parts.append(f"detected {_dur(card['time_to_detect_s'])} {where}")
-        if card.get("time_to_decide_s") is not None:
-            parts.append(f"decided at {_dur(card['time_to_decide_s'])}")
+        detect, decide = card.get("time_to_detect_s"), card.get("time_to_decide_s")
+        if decide is not None:
+            parts.append(f"decided {_dur(decide - detect)} later" if detect is not None else "decided")
         start, done = card.get("time_to_rollback_start_s"), card.get("time_to_rollback_s")
         if start is not None and done is not None:
             parts.append(f"rolled back in {_dur(done - start)}")
