@@ -232,6 +232,13 @@ def rehearse(
                 )
     except RunBroken as exc:
         m.outcome, m.error = f"error: {exc}", {"phase": exc.phase, "cell": exc.cell, "message": str(exc)}
+    except KeyboardInterrupt:  # a second Ctrl-C: stop at once, still in a known state
+        m.outcome = f"interrupted by a second Ctrl-C during {sup.phase or 'setup'}"
+        m.error = {"phase": sup.phase, "cell": None, "message": m.outcome}
+    except Exception as exc:  # a defect of launchlib itself: the run says so, then the traceback
+        m.outcome = f"error: {type(exc).__name__}: {exc}"
+        m.error = {"phase": sup.phase, "cell": None, "message": m.outcome}
+        raise
     finally:
         sup.stop()
         if monitor is not None:
