@@ -235,11 +235,20 @@ class Aggregates:
         last = np.r_[b[1:] != b[:-1], True]
         self.last_ts[b[last]] = np.maximum(self.last_ts[b[last]], ts[last])
 
-    def window_sum(self, arr: np.ndarray, ks: np.ndarray, width: int) -> np.ndarray:
-        """Sum of ``arr`` over buckets (k - width, k] for each evaluation k (k >= 1)."""
+    def window_sum(
+        self, arr: np.ndarray, ks: np.ndarray, width: int, slots: list[int] | None = None
+    ) -> np.ndarray:
+        """Sum of ``arr`` over buckets (k - width, k] for each evaluation k (k >= 1).
+
+        With ``slots``, ``arr`` is the histogram array and only those slots are summed. Only the
+        buckets the windows cover are touched: an evaluation costs the same at T+1h as at T+1m
+        (it shares the monitor's process with the sampler, so its time would show as latency).
+        """
         first = max(int(ks.min()) - width + 1, 0)
         last = min(int(ks.max()), arr.shape[0] - 1)
         part = arr[first : last + 1]
+        if slots is not None:
+            part = part[:, slots, :].sum(axis=1)
         cum = np.concatenate([np.zeros((1, *part.shape[1:]), np.int64), np.cumsum(part, axis=0)])
         hi = np.clip(ks - first + 1, 0, len(part))
         lo = np.clip(ks - width - first + 1, 0, None)

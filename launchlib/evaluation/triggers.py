@@ -192,7 +192,7 @@ class TriggerEngine:
                     value = 1.0 - value
             elif c.metric in (CM.LATENCY_P95_MS, CM.LATENCY_P95_DEGRADATION):
                 slots = agg.slots(r.cls_idx)
-                hist = agg.window_sum(agg.hist[:, slots, :].sum(axis=1), ks, w)
+                hist = agg.window_sum(agg.hist, ks, w, slots)
                 total = hist.sum(axis=1)
                 enough = total >= self.min_samples
                 value = hist_quantile(hist, 0.95)
