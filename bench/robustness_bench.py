@@ -5,7 +5,8 @@
 2. Every shipped fault scenario once (with the hog too, unless ``--no-hog``): caught in its tier?
    and decision → rollback start → recovered, in launch seconds from the fault's onset.
 
-Run: .venv/bin/python bench/robustness_bench.py [--clean-runs 10] [--no-hog]   (about 35 minutes)
+Run: .venv/bin/python bench/robustness_bench.py [--clean-runs 10] [--no-hog] [--no-scenarios]
+(about 35 minutes; the clean runs alone about 26)
 Figures go to bench/README.md.
 """
 
@@ -34,6 +35,7 @@ def main() -> None:
     ap.add_argument("--clean-runs", type=int, default=10)
     ap.add_argument("--no-hog", action="store_true")
     ap.add_argument("--scenarios", nargs="*", default=None)
+    ap.add_argument("--no-scenarios", action="store_true", help="only the clean runs")
     args = ap.parse_args()
     quiet = Console(echo=lambda s: None)
     hog = None if args.no_hog else _hog()
@@ -55,6 +57,8 @@ def main() -> None:
                 print(f"clean rehearsals rolled back: {sum(rolled)} of {len(rolled)}", flush=True)
             shipped = sorted(p.stem for p in (ROOT / "parameters/scenarios").glob("*.yaml"))
             names = args.scenarios or [n for n in shipped if n not in ("clean", "no-go")]
+            if args.no_scenarios:
+                return
             print(
                 "| scenario | tier (expected) | caused by | decided | rollback start | recovered "
                 "| deadline | as expected |\n|---|---|---|---|---|---|---|---|"
