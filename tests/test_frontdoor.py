@@ -136,11 +136,14 @@ def test_a_monitor_whose_writer_breaks_stops_the_run(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.slow
-def test_a_target_that_goes_away_breaks_the_run_loudly(tmp_path: Path) -> None:
+def test_a_target_that_goes_away_breaks_the_run_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from launchlib.simulator.app import SimConfig
     from launchlib.simulator.server import SimServer
 
     server = SimServer("127.0.0.1", 0, SimConfig(restart_s=0.5, compress=30.0)).start()
+    monkeypatch.setenv("LAUNCHLIB_ADMIN_TOKEN", server.state.config.admin_token)  # as on launch day
     run_dir = tmp_path / "gone"
 
     def kill_after_deploy() -> None:

@@ -16,6 +16,7 @@ plan's monitoring-gap limit), and the runner turns that into a failed run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import re
@@ -149,11 +150,15 @@ class Monitor:
         self._stopping = True
         self._sampler.stop()
         self._thread.join(timeout=self.target.timeout_s + 5.0)
-        with self._lock:
-            self._write_part()
-            if self._last_ts is not None:  # not beyond the data: silence after the end is no gap
-                self._evaluate(self._last_ts + self.lateness_s)
-        self._status("stopped" if self.error is None else f"failed: {self.error}")
+        try:
+            with self._lock:
+                self._write_part()
+                if self._last_ts is not None:  # not beyond the data: silence after the end is no gap
+                    self._evaluate(self._last_ts + self.lateness_s)
+        except Exception as exc:  # a writer that failed mid-run fails again here: kept, never raised
+            self.error = self.error or exc
+        with contextlib.suppress(OSError):  # the run folder itself is gone or full: nothing to say in it
+            self._status("stopped" if self.error is None else f"failed: {self.error}")
 
     def __enter__(self) -> Monitor:
         return self.start()

@@ -240,12 +240,18 @@ def rehearse(
         m.error = {"phase": sup.phase, "cell": None, "message": m.outcome}
         raise
     finally:
-        sup.stop()
-        if monitor is not None:
-            monitor.stop()
-        if server is not None:
-            server.stop()
-        pool.close()
+        for part, stop in (
+            ("supervisor", sup.stop),
+            ("monitor", monitor.stop if monitor is not None else None),
+            ("simulator", server.stop if server is not None else None),
+            ("kernels", pool.close),
+        ):
+            if stop is None:
+                continue
+            try:  # one part failing to stop must not keep the others running or the run unrecorded
+                stop()
+            except Exception as exc:
+                console.line(f"warning: the {part} did not stop cleanly: {type(exc).__name__}: {exc}")
         _finish(run_dir, reports, plan, sc, m, console)
     return run_dir, m
 
