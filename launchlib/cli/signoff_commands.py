@@ -20,9 +20,14 @@ class _SignoffGroup(click.Group):
 
 
 def _run_ledger(run_id: str, reports: Path, plan_path: Path) -> tuple[Any, Any]:
+    """The run's plan and ledger; a run whose runner died is marked interrupted first."""
+    from launchlib.report.repair import repair_run  # lazy: loaded when this command runs
+    from launchlib.runfolder.folder import check_run_id  # lazy: loaded when this command runs
     from launchlib.signoff.ledger import open_run_ledger  # lazy: loaded when this command runs
 
-    return open_run_ledger(reports.absolute() / run_id, plan_path.absolute())
+    run_dir = reports.absolute() / check_run_id(run_id)
+    repair_run(run_dir)
+    return open_run_ledger(run_dir, plan_path.absolute())
 
 
 @main.group("signoff", cls=_SignoffGroup)

@@ -10,9 +10,9 @@ nothing on the network, no dependence on anyone's working directory, and ipykern
 reason to warn about unencrypted TCP. The runner interrupts a kernel (SIGINT to the kernel
 process only) to stop a phase at once on a rollback decision, a dead monitor or Ctrl-C.
 
-Kernels run at a lower CPU priority (``nice`` :data:`KERNEL_NICE`): a notebook rendering a
-chart or a kernel importing pandas must not delay the monitor and the simulator of the same
-rehearsal, whose latencies decide rollbacks (measured in ``bench/README.md``).
+Kernels run at the runner's own CPU priority: niced, a kernel sharing a core with a busy process
+got a tenth of it, and its own load tests (T-12h, the post-rollback checks) measured the wait as
+latency (``bench/README.md``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from jupyter_client.manager import KernelManager
 
 __all__ = ["KernelPool", "start_kernel"]
 
-KERNEL_NICE = 10
 WARM_UP = (
     "import launchlib, launchlib.launch.phases, launchlib.report.charts, launchlib.signoff.widgets,"
     " scrapbook, plotly, pandas"
@@ -42,10 +41,6 @@ def start_kernel(cwd: str, env: dict[str, str], socket_dir: str, warm: bool = Tr
     km.ip = os.path.join(socket_dir, uuid.uuid4().hex[:12])
     km.connection_file = km.ip + ".json"
     km.start_kernel(cwd=cwd, env={**os.environ, **env})
-    pid = getattr(km.provisioner, "pid", None)
-    if pid:
-        with contextlib.suppress(OSError):  # a kernel already gone is reported by its client below
-            os.setpriority(os.PRIO_PROCESS, pid, KERNEL_NICE)
     kc = km.client()
     kc.start_channels()
     try:
