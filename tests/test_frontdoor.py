@@ -6,6 +6,7 @@ mid-run, a target that goes away, dry runs, and notebook parameters nobody decla
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
@@ -111,6 +112,8 @@ def test_exit_1_when_the_rehearsal_finds_what_its_scenario_did_not_expect(tmp_pa
 
 
 @pytest.mark.slow
+# an interrupted notebook leaves an event loop of the kernel client unclosed (see the closing note)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_monitor_whose_writer_breaks_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = Monitor._write_part
 
@@ -133,9 +136,12 @@ def test_a_monitor_whose_writer_breaks_stops_the_run(tmp_path: Path, monkeypatch
     assert disk.outcome == m.outcome and (run_dir / "report.html").exists()
     assert len(list((run_dir / "samples").glob("part-*.parquet"))) >= 12
     assert json.loads((run_dir / "monitor.json").read_text())["state"].startswith("failed")
+    gc.collect()  # what the interrupted kernel client left is collected here, under this test's filter
 
 
 @pytest.mark.slow
+# an interrupted notebook leaves an event loop of the kernel client unclosed (see the closing note)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_target_that_goes_away_breaks_the_run_loudly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,6 +175,7 @@ def test_a_target_that_goes_away_breaks_the_run_loudly(
     assert exit_code(m) == 3 and m.scorecard["not_scored"]
     assert "unavailable" in [r["id"] for r in m.decisions if r.get("type") == "firing"]
     assert read_manifest(run_dir).outcome == m.outcome and (run_dir / "report.html").exists()
+    gc.collect()
 
 
 def test_dry_run_on_a_good_setup(tmp_path: Path) -> None:
