@@ -216,6 +216,7 @@ def rehearse(
                         stopped, m.outcome = True, "no-go"
                 decision = rollback_decision(run_dir)
                 if decision is not None and not rolled_back and kind is not PhaseKind.REVIEW:
+                    sup.announce(decision)  # the phase may have ended before the supervisor looked
                     m.decisions = [decision]
                     sup.begin(ROLLBACK, rollback=True)
                     rb = r.run(ROLLBACK, "[ rollback]", pool, m, sup)

@@ -53,6 +53,7 @@ class Supervisor:
         self.decision: dict[str, Any] | None = None
         self._decision_seen: float | None = None
         self._interrupted_phase: str | None = None
+        self._announced = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="launchlib-supervisor", daemon=True)
@@ -101,6 +102,16 @@ class Supervisor:
             return f"interrupted by {self.signal} at {self.launch_clock()} during {self.phase or 'setup'}"
         return None
 
+    def announce(self, decision: dict[str, Any]) -> None:
+        """The decision block on the console, once, whoever sees the decision first."""
+        with self._lock:
+            if self._announced:
+                return
+            self._announced, self.decision = True, decision
+        deployed = event_time(self.run_dir, Event.DEPLOYED)
+        for text in explain_decision(decision, self.plan, self.compress, deployed):
+            self.console.line(text)
+
     def begin(self, phase: str, *, rollback: bool = False) -> None:
         """A notebook starts; from the rollback (or the review) on, decisions interrupt nothing."""
         with self._lock:
@@ -138,12 +149,10 @@ class Supervisor:
             self.failure = f"the embedded simulator stopped at {self.launch_clock()}"
             self._stop_phase(self.failure)
         if self.watch_decisions and self.decision is None:
-            self.decision = rollback_decision(self.run_dir)
-            if self.decision is not None:
+            decision = rollback_decision(self.run_dir)
+            if decision is not None:
                 self._decision_seen = time.monotonic()
-                deployed = event_time(self.run_dir, Event.DEPLOYED)
-                for text in explain_decision(self.decision, self.plan, self.compress, deployed):
-                    self.console.line(text)
+                self.announce(decision)
         if (
             self.watch_decisions
             and self.decision is not None
