@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchlib.errors import PlanError, Problem
-from launchlib.plan.md_parse import Section, bold_pairs, parse_markdown, table
+from launchlib.plan.md_parse import BOLD_PREFIX, Section, bold_pairs, parse_markdown, table
 from launchlib.plan.model import (
     ALL_TEAMS,
     Checklists,
@@ -47,7 +47,6 @@ from launchlib.plan.vocabulary import check_for, incident_for, procedure_kind, p
 __all__ = ["ImportResult", "import_markdown"]
 
 _ITEM = re.compile(r"^\s*[-*]\s+\[( |x|X)\]\s+(.*?)\s*$")
-_BOLD_PREFIX = re.compile(r"^\*\*(.+?)\*\*\s*:\s*(.*)$")
 _NUMBERED = re.compile(r"^\s*\d+\.\s+(.*?)\s*$")
 
 
@@ -111,7 +110,7 @@ class _Importer:
             if not m:
                 continue
             text, owner, phase = m.group(2), None, None
-            bm = _BOLD_PREFIX.match(text)
+            bm = BOLD_PREFIX.match(text)
             if bm:
                 label, task = bm.group(1), bm.group(2)
                 owner = self.owner(label)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Section", "bold_pairs", "parse_markdown", "table", "unbold"]
+__all__ = ["BOLD_PREFIX", "Section", "bold_pairs", "parse_markdown", "table", "unbold"]
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BOLD_PREFIX = re.compile(r"^\*\*(.+?)\*\*\s*:\s*(.*)$")
+BOLD_PREFIX = re.compile(r"^\*\*(.+?)\*\*\s*:\s*(.*)$")  # **Role**: task
 _BULLET = re.compile(r"^\s*[-*]\s+(?!\[)(.*?)\s*$")
 
 
@@ -86,7 +86,7 @@ def bold_pairs(lines: list[str]) -> list[tuple[str, str]]:
     for ln in lines:
         m = _BULLET.match(ln)
         body = m.group(1) if m else ln.strip()
-        bm = _BOLD_PREFIX.match(body)
+        bm = BOLD_PREFIX.match(body)
         if bm:
             out.append((bm.group(1).strip(), bm.group(2).strip()))
     return out
