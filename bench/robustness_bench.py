@@ -47,9 +47,10 @@ def main() -> None:
                 t = time.perf_counter()
                 _, m = rehearse("clean", run_id=f"clean-{i}", reports=reports, console=quiet)
                 card = m.scorecard
-                rolled.append(card["rollback"])
+                rolled.append(card is not None and card.rollback)
+                fired = (card.triggers if card else None) or "-"
                 print(
-                    f"clean {i + 1:2d}/{args.clean_runs}: {m.outcome:24s} fired {card['triggers'] or '-'} "
+                    f"clean {i + 1:2d}/{args.clean_runs}: {m.outcome:24s} fired {fired} "
                     f"{time.perf_counter() - t:5.1f} s",
                     flush=True,
                 )
@@ -67,11 +68,12 @@ def main() -> None:
                 sc = load_scenario(name, ROOT / "parameters/scenarios")
                 _, m = rehearse(name, run_id=name, reports=reports, console=quiet)
                 c = m.scorecard
-                ok = "yes" if c["as_expected"] else "NO: " + "; ".join(c["mismatches"])
+                assert c is not None, m.outcome
+                ok = "yes" if c.as_expected else "NO: " + "; ".join(c.mismatches)
                 print(
-                    f"| {name} | {c['tier']} ({sc.expect.tier}) | {', '.join(c['triggers'])} | "
-                    f"{c['time_to_decide_s']} | {c['time_to_rollback_start_s']} | {c['time_to_recover_s']} | "
-                    f"{c['deadline_s']} | {ok} |",
+                    f"| {name} | {c.tier} ({sc.expect.tier}) | {', '.join(c.triggers)} | "
+                    f"{c.time_to_decide_s} | {c.time_to_rollback_start_s} | {c.time_to_recover_s} | "
+                    f"{c.deadline_s} | {ok} |",
                     flush=True,
                 )
     finally:

@@ -191,5 +191,5 @@ def test_generated_samples_are_judged_or_refused(
         out = replay_file(plan, path, deploy)  # type: ignore[arg-type]
     except PlanError:
         return
-    assert out["decision"] in ("rollback", "proceed")
-    assert all(math.isfinite(f["first_at"]) for f in out["triggers"])
+    assert out.decision in ("rollback", "proceed")
+    assert all(math.isfinite(f.first_at) for f in out.triggers)

@@ -62,8 +62,8 @@ def test_readme_command_from_a_project_root_with_defaults(tmp_path: Path) -> Non
     assert out[-2] == "outcome: rolled back" and out[-1].startswith("report: " + str(root / "reports"))
     run_dir = Path(out[-1].removeprefix("report: ")).parent
     m = read_manifest(run_dir)
-    assert m.scorecard["as_expected"] and m.scorecard["tier"] == "immediate"
-    assert "performance_degradation" in m.scorecard["triggers"]
+    assert m.scorecard.as_expected and m.scorecard.tier == "immediate"
+    assert "performance_degradation" in m.scorecard.triggers
     report = (run_dir / "report.html").read_text()
     assert "None" not in report and "['" not in report and "As expected" in report
     assert not (root / "reports" / run_dir.name / "reports").exists()  # nothing written relative to a kernel
@@ -129,7 +129,7 @@ def test_a_monitor_whose_writer_breaks_stops_the_run(tmp_path: Path, monkeypatch
     assert time.monotonic() - started < 120  # stopped, not run to T+24h
     assert m.outcome.startswith("error: monitoring stopped at T+"), m.outcome
     assert "No space left on device" in m.outcome and exit_code(m) == 3
-    assert m.scorecard["not_scored"] and "Not scored" in "\n".join(lines)
+    assert m.scorecard.not_scored and "Not scored" in "\n".join(lines)
     later = [p for p in m.phases if p.phase in ("T+5m", "T+15m", "T+30m", "T+1h")]
     assert all(p.status != "passed" for p in later), later
     disk = read_manifest(run_dir)  # the run folder is intact and says what happened
@@ -172,8 +172,8 @@ def test_a_target_that_goes_away_breaks_the_run_loudly(
     finally:
         server.stop()
     assert m.outcome.startswith("error: "), m.outcome
-    assert exit_code(m) == 3 and m.scorecard["not_scored"]
-    assert "unavailable" in [r["id"] for r in m.decisions if r.get("type") == "firing"]
+    assert exit_code(m) == 3 and m.scorecard.not_scored
+    assert "unavailable" in [r.id for r in m.decisions if r.type == "firing"]
     assert read_manifest(run_dir).outcome == m.outcome and (run_dir / "report.html").exists()
     gc.collect()
 
@@ -287,7 +287,7 @@ def test_no_false_rollback_with_a_cpu_hog(tmp_path: Path, scenario: str) -> None
     finally:
         hog.kill()
         hog.wait()
-    assert m.scorecard["as_expected"], m.scorecard["mismatches"]
+    assert m.scorecard.as_expected, m.scorecard.mismatches
 
 
 def test_signals_are_not_inherited_by_kernels(tmp_path: Path) -> None:

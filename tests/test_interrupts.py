@@ -53,7 +53,7 @@ def test_a_signal_ends_the_rehearsal_in_a_known_state(tmp_path: Path, sig: signa
     assert rc == 3, log.read_text()
     m = read_manifest(run_dir)
     assert m.outcome.startswith(f"interrupted by {sig.name} at T+"), m.outcome
-    assert "during T-0" in m.outcome and m.finished and m.scorecard["not_scored"]
+    assert "during T-0" in m.outcome and m.finished and m.scorecard.not_scored
     assert [p.phase for p in m.phases][:4] == ["T-24h", "T-12h", "T-6h", "T-1h"]
     assert all((run_dir / f"{p}.html").exists() for p in ("T-24h", "T-12h", "T-6h", "T-1h"))
     assert "sig" in (tmp_path / "index.html").read_text() and (run_dir / "report.html").exists()
@@ -165,7 +165,8 @@ def test_a_restarted_monitor_never_decides_twice(tmp_path: Path, plan) -> None: 
     """A run that already has its rollback decision: a new monitor records firings as noise only."""
     from launchlib.launch.monitor import Monitor
     from launchlib.probing.target import Target
-    from launchlib.runfolder.events import append_jsonl, read_jsonl, record_event
+    from launchlib.runfolder.events import append_jsonl, record_event
+    from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
     from launchlib.simulator.app import SimConfig
     from launchlib.simulator.scenarios import Fault
     from launchlib.simulator.server import SimServer
@@ -173,21 +174,22 @@ def test_a_restarted_monitor_never_decides_twice(tmp_path: Path, plan) -> None: 
     breach = Fault(kind="security_breach", binding="infrastructure", start_s=0)
     with SimServer(config=SimConfig(restart_s=0.0, compress=30.0), faults=[breach]) as srv:
         srv.command("arm", t0=time.time(), compress=30.0)
-        earlier = {
-            "type": "decision",
-            "decision": "rollback",
-            "tier": "immediate",
-            "recorded_at": time.time(),
-        }
-        append_jsonl(tmp_path / "decisions.jsonl", {**earlier, "decided_at": time.time(), "triggers": []})
+        earlier = DecisionRecord(
+            decision="rollback",
+            tier="immediate",
+            decided_at=time.time(),
+            recorded_at=time.time(),
+            triggers=[],
+        )
+        append_jsonl(tmp_path / "decisions.jsonl", earlier.model_dump(mode="json"))
         record_event(tmp_path, "deployed")
         mon = Monitor(plan, Target(srv.url), tmp_path, compress=30.0).start()
         _wait(
-            lambda: any(r.get("type") == "firing" for r in read_jsonl(tmp_path / "decisions.jsonl")),
+            lambda: any(isinstance(r, FiringRecord) for r in read_decisions(tmp_path)),
             30,
             "a firing",
         )
         mon.stop()
-    recs = read_jsonl(tmp_path / "decisions.jsonl")
-    assert sum(r["type"] == "decision" for r in recs) == 1  # only the earlier one
-    assert all(r.get("after_decision") for r in recs if r["type"] == "firing")
+    recs = read_decisions(tmp_path)
+    assert sum(isinstance(r, DecisionRecord) for r in recs) == 1  # only the earlier one
+    assert all(r.after_decision for r in recs if isinstance(r, FiringRecord))

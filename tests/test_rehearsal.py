@@ -14,6 +14,7 @@ from conftest import LAUNCHLIB, ROOT, cli_env
 
 from launchlib.errors import RunError
 from launchlib.runfolder.folder import read_manifest
+from launchlib.runfolder.records import Scorecard
 from launchlib.runfolder.result import read_results
 from launchlib.runner.console import Console
 from launchlib.runner.rehearse import exit_code, rehearse
@@ -73,7 +74,7 @@ def test_rehearsal_scorecard_meets_the_scenario(reports: Path, scenario: str) ->
     lines: list[str] = []
     run_dir, m = rehearse(scenario, run_id=scenario, reports=reports, console=Console(echo=lines.append))
     card = m.scorecard
-    assert card["as_expected"], (card["mismatches"], lines)
+    assert card.as_expected, (card.mismatches, lines)
     assert exit_code(m) == 0
     disk = read_manifest(run_dir)
     assert disk.scorecard == card and disk.outcome == m.outcome and disk.finished
@@ -83,22 +84,22 @@ def test_rehearsal_scorecard_meets_the_scenario(reports: Path, scenario: str) ->
     results = read_results(run_dir)  # scrapbook over the run folder
     if scenario == "no-go":
         assert m.outcome == "no-go" and "T-0" not in results
-        assert any("rollback_team_on_standby" in r for r in m.gate["reasons"])
+        assert any("rollback_team_on_standby" in r for r in m.gate.reasons)
         assert "rollback_team_on_standby" in (run_dir / "T-1h.html").read_text()
         return
     assert set(results) >= {"T-24h", "T-12h", "T-6h", "T-1h", "T-0", "T+24h"}
-    review = results["T+24h"].extra["scorecard"]  # computed once, from the decision that acted
-    assert review["triggers"] == card["triggers"] and review["time_to_recover_s"] == card["time_to_recover_s"]
+    review = Scorecard.model_validate(results["T+24h"].extra["scorecard"])  # computed once, from the decision
+    assert review.triggers == card.triggers and review.time_to_recover_s == card.time_to_recover_s
     if m.outcome == "rolled back":
         decision = "\n".join(line for line in lines if line.startswith(("DECISION", "  ")))
         assert "DECISION at T+" in decision and "fired at T+" in decision, lines
         assert results["rollback"].status.value == "rolled_back"
-        assert card["time_to_detect_s"] <= card["time_to_decide_s"] <= card["time_to_recover_s"]
+        assert card.time_to_detect_s <= card.time_to_decide_s <= card.time_to_recover_s
         # a ramp's deadline runs from when it becomes detectable (the scenario's detectable_at_s)
-        assert card["time_to_recover_s"] - card["deadline_from_s"] <= card["deadline_s"]
+        assert card.time_to_recover_s - card.deadline_from_s <= card.deadline_s
         assert [p.status for p in m.phases if p.phase == "T+1h"] == ["skipped"]
     else:
-        assert results["T+1h"].gate["go"] and not card["triggers"]
+        assert results["T+1h"].gate.go and not card.triggers
     assert (run_dir / "samples").is_dir() and (run_dir / "ledger.sqlite").exists()
     html = (run_dir / "T-0.html").read_text()
     assert html.count('<script src="plotly.min.js"></script>') == 1 and "Plotly.newPlot" in html
@@ -138,8 +139,8 @@ def test_failing_notebook_stops_with_phase_and_cell(tmp_path: Path) -> None:
     assert re.match(r"error: .*phase T-12h failed in cell \d+: ValueError: disk full", back.outcome)
     assert exit_code(back) == 3
     m = read_manifest(tmp_path / "reports" / "broken")
-    assert m.outcome == back.outcome and m.error and m.error["phase"] == "T-12h"
-    assert m.scorecard["not_scored"] and "Not scored" in (tmp_path / "reports/broken/report.html").read_text()
+    assert m.outcome == back.outcome and m.error and m.error.phase == "T-12h"
+    assert m.scorecard.not_scored and "Not scored" in (tmp_path / "reports/broken/report.html").read_text()
     assert [p.status for p in m.phases] == ["passed", "error"]
     assert set(read_results(tmp_path / "reports" / "broken")) == {"T-24h"}
 

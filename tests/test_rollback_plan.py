@@ -12,6 +12,7 @@ from launchlib.launch.phases import phase_kind
 from launchlib.launch.rollback import choose_procedures, escalation_roles
 from launchlib.plan.files import load_plan
 from launchlib.plan.model import PhaseKind
+from launchlib.runfolder.records import Decision, Evidence, Firing
 
 GOOD = PLAN_PATH.read_text(encoding="utf-8")
 
@@ -26,8 +27,10 @@ def _plan(tmp_path: Path, *subs: tuple[str, str]) -> Path:
     return path
 
 
-def _decision(tier: str, *ids: str) -> dict:
-    return {"tier": tier, "triggers": [{"id": i} for i in ids]}
+def _decision(tier: str, *ids: str) -> Decision:
+    ev = Evidence(value=1, op=">", threshold=0, window_start=0, window_end=1, samples=1, first_true=0)
+    fired = [Firing(id=i, tier=tier, first_at=1.0, evidence=ev) for i in ids]
+    return Decision(decision="rollback", tier=tier, decided_at=1.0, triggers=fired)
 
 
 def test_a_renamed_data_integrity_trigger_keeps_its_database_rollback(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from launchlib.plan.model import Plan
 from launchlib.report.scorecard import clock, describe, not_scored, score, verdict
+from launchlib.runfolder.records import DecisionRecord, Evidence, Firing, FiringRecord
 from launchlib.simulator.scenarios import Scenario
 
 T0 = 1_700_000_000.0
@@ -27,31 +28,34 @@ def _folder(
     (tmp_path / "events.jsonl").write_text(
         "".join(json.dumps({"event": e, "at": wall(s)}) + "\n" for e, s in [("deployed", 0.0), *events])
     )
-    recs = []
+    recs: list[FiringRecord | DecisionRecord] = []
     for tid, t_tier, s in firings:
-        recs.append(
-            {
-                "type": "firing",
-                "id": tid,
-                "tier": t_tier,
-                "first_at": wall(s),
-                "recorded_at": wall(s),
-                "evidence": {},
-            }
+        ev = Evidence(
+            value=1.0,
+            op=">",
+            threshold=0.5,
+            window_start=wall(s - 30),
+            window_end=wall(s),
+            samples=50,
+            first_true=wall(s),
         )
+        recs.append(FiringRecord(id=tid, tier=t_tier, first_at=wall(s), recorded_at=wall(s), evidence=ev))
     if decided is not None:
-        causes = [r for r in recs if r["first_at"] <= wall(decided)]
+        causes = [
+            Firing(id=r.id, tier=r.tier, first_at=r.first_at, evidence=r.evidence)
+            for r in recs
+            if isinstance(r, FiringRecord) and r.first_at <= wall(decided)
+        ]
         recs.append(
-            {
-                "type": "decision",
-                "decision": "rollback",
-                "tier": tier,
-                "decided_at": wall(decided),
-                "recorded_at": wall(decided),
-                "triggers": causes,
-            }
+            DecisionRecord(
+                decision="rollback",
+                tier=tier,
+                decided_at=wall(decided),
+                recorded_at=wall(decided),
+                triggers=causes,
+            )
         )
-    (tmp_path / "decisions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    (tmp_path / "decisions.jsonl").write_text("".join(r.model_dump_json() + "\n" for r in recs))
     return tmp_path
 
 
@@ -68,39 +72,39 @@ ROLLED = [("rollback_started", 200.0), ("rollback_completed", 220.0), ("post_che
 def test_an_expected_rollback_scores_as_expected(plan: Plan, tmp_path: Path) -> None:
     run = _folder(tmp_path, ROLLED, [("performance_degradation", "immediate", 180.0)], decided=185.0)
     card = score(run, plan, _scenario(**SPIKE), COMPRESS, gate_go=True)
-    assert card["as_expected"], card["mismatches"]
-    assert card["time_to_detect_s"] == 60.0 and card["time_to_decide_s"] == 65.0
-    assert card["time_to_recover_s"] == 140.0 and card["within_deadline"] and card["deadline_s"] == 300
+    assert card.as_expected, card.mismatches
+    assert card.time_to_detect_s == 60.0 and card.time_to_decide_s == 65.0
+    assert card.time_to_recover_s == 140.0 and card.within_deadline and card.deadline_s == 300
 
 
 def test_a_cause_the_scenario_does_not_allow_is_a_mismatch(plan: Plan, tmp_path: Path) -> None:
     firings = [("performance_degradation", "immediate", 180.0), ("security_breach", "immediate", 181.0)]
     run = _folder(tmp_path, ROLLED, firings, decided=185.0)
     card = score(run, plan, _scenario(**SPIKE), COMPRESS, gate_go=True)
-    assert not card["as_expected"]
-    assert any("security_breach caused the decision" in m for m in card["mismatches"])
+    assert not card.as_expected
+    assert any("security_breach caused the decision" in m for m in card.mismatches)
 
 
 def test_triggers_after_the_decision_are_noise_not_causes(plan: Plan, tmp_path: Path) -> None:
     firings = [("performance_degradation", "immediate", 180.0), ("unavailable", "immediate", 210.0)]
     run = _folder(tmp_path, ROLLED, firings, decided=185.0)
     card = score(run, plan, _scenario(**SPIKE), COMPRESS, gate_go=True)
-    assert card["triggers"] == ["performance_degradation"] and card["noise"] == ["unavailable"]
-    assert card["as_expected"], card["mismatches"]
+    assert card.triggers == ["performance_degradation"] and card.noise == ["unavailable"]
+    assert card.as_expected, card.mismatches
     assert any("noise" in line and "unavailable" in line for line in describe(card))
 
 
 def test_a_missing_gate_is_a_mismatch(plan: Plan, tmp_path: Path) -> None:
     run = _folder(tmp_path, ROLLED, [("performance_degradation", "immediate", 180.0)], decided=185.0)
     card = score(run, plan, _scenario(**SPIKE), COMPRESS, gate_go=None)
-    assert card["mismatches"] == ["no go/no-go gate was recorded, expected go"]
+    assert card.mismatches == ["no go/no-go gate was recorded, expected go"]
 
 
 def test_a_late_recovery_and_a_wrong_tier_are_mismatches(plan: Plan, tmp_path: Path) -> None:
     late = [("rollback_started", 200.0), ("rollback_completed", 300.0), ("post_checks_green", 480.0)]
     run = _folder(tmp_path, late, [("api_latency", "fast", 180.0)], decided=185.0, tier="fast")
     card = score(run, plan, _scenario(**SPIKE), COMPRESS, gate_go=True)
-    text = "; ".join(card["mismatches"])
+    text = "; ".join(card.mismatches)
     assert "tier was fast, expected immediate" in text
     card = score(
         _folder(tmp_path, late, [("performance_degradation", "immediate", 180.0)], decided=185.0),
@@ -109,7 +113,7 @@ def test_a_late_recovery_and_a_wrong_tier_are_mismatches(plan: Plan, tmp_path: P
         COMPRESS,
         gate_go=True,
     )
-    assert card["within_deadline"] is False and any("deadline 300" in m for m in card["mismatches"])
+    assert card.within_deadline is False and any("deadline 300" in m for m in card.mismatches)
     assert "OUTSIDE" in describe(card)[0]
 
 
@@ -118,24 +122,24 @@ def test_a_clean_scenario_fails_on_any_trigger(plan: Plan, tmp_path: Path) -> No
         tmp_path, ROLLED, [("performance_issues", "controlled", 900.0)], decided=901.0, tier="controlled"
     )
     card = score(run, plan, _scenario(rollback=False), COMPRESS, gate_go=True)
-    text = "; ".join(card["mismatches"])
+    text = "; ".join(card.mismatches)
     assert "rollback happened, expected False" in text and "expects no trigger" in text
     quiet = score(_folder(tmp_path, [], []), plan, _scenario(rollback=False), COMPRESS, gate_go=True)
-    assert quiet["as_expected"] and verdict(quiet) == "as expected"
+    assert quiet.as_expected and verdict(quiet) == "as expected"
 
 
 def test_no_go_scenarios(plan: Plan, tmp_path: Path) -> None:
     run = _folder(tmp_path, [], [])
-    assert score(run, plan, _scenario(rollback=False, gate="no-go"), COMPRESS, gate_go=False)["as_expected"]
+    assert score(run, plan, _scenario(rollback=False, gate="no-go"), COMPRESS, gate_go=False).as_expected
     card = score(run, plan, _scenario(rollback=False, gate="no-go"), COMPRESS, gate_go=True)
-    assert card["mismatches"] == ["gate was go, expected no-go"]
+    assert card.mismatches == ["gate was go, expected no-go"]
 
 
 def test_not_scored_withholds_the_verdict(plan: Plan, tmp_path: Path) -> None:
     card = not_scored(
         score(_folder(tmp_path, [], []), plan, _scenario(rollback=False), COMPRESS, True), "boom"
     )
-    assert card["as_expected"] is None and verdict(card) == "not scored: boom"
+    assert card.as_expected is None and verdict(card) == "not scored: boom"
     assert describe(card) == ["Not scored: boom."]
 
 

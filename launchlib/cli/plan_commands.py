@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -93,4 +92,4 @@ def replay(
     from launchlib.plan.files import load_plan  # lazy: loaded when this command runs
 
     result = replay_file(load_plan(plan_path), samples, deploy_at, events, until)
-    click.echo(json.dumps(result) if as_json else render_replay(result))
+    click.echo(result.model_dump_json() if as_json else render_replay(result))

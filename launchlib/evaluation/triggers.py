@@ -14,67 +14,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from launchlib.evaluation.metrics import Aggregates, RowArrays, hist_quantile, to_rows
-from launchlib.plan.model import Plan, Tier, Trigger, TriggerTier
+from launchlib.plan.model import Plan, Trigger, TriggerTier
 from launchlib.plan.thresholds import ConditionMetric as CM
+from launchlib.runfolder.records import Decision, Evidence, Firing
 
 __all__ = ["Decision", "Evidence", "Firing", "TriggerEngine", "evaluate"]
 
 
-@dataclass
-class Evidence:
-    """Why a trigger fired: the value against its threshold, over which window, on how much data.
-
-    ``unit`` is the threshold's unit; for a degradation the measured p95 and the baseline it was
-    compared with (its size and time span) come along, so the evidence reads on its own.
-    """
-
-    value: float
-    op: str
-    threshold: float | None
-    window_start: float
-    window_end: float
-    samples: int
-    first_true: float
-    unit: str = ""
-    measured_ms: float | None = None
-    baseline_ms: float | None = None
-    baseline_samples: int | None = None
-    baseline_span_s: float | None = None
-    min_change_ms: float | None = None
-
-
-@dataclass
-class Firing:
-    id: str
-    tier: str
-    first_at: float
-    evidence: Evidence
-
-
-@dataclass
-class Decision:
-    """``rollback`` (with tier and time) or ``proceed``; the fired triggers in firing order."""
-
-    decision: str
-    tier: str | None
-    decided_at: float | None
-    triggers: list[Firing]
-    evaluated_until: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "decision": self.decision,
-            "tier": self.tier,
-            "decided_at": self.decided_at,
-            "triggers": [asdict(f) for f in self.triggers],
-        }
+def _proceed(until: float | None) -> Decision:
+    return Decision(decision="proceed", tier=None, decided_at=None, triggers=[], evaluated_until=until)
 
 
 @dataclass
@@ -268,7 +222,7 @@ class TriggerEngine:
                         ev.measured_ms = float(self._measured[tid][i])
                         ev.baseline_ms, ev.baseline_samples, ev.baseline_span_s = self._base
                         ev.min_change_ms = c.min_change_ms
-                    self.fired[tid] = Firing(tid, r.tier.id.value, float(t[i]), ev)
+                    self.fired[tid] = Firing(id=tid, tier=r.tier.id, first_at=float(t[i]), evidence=ev)
                     new.append(self.fired[tid])
             self._run_start[tid] = start
         self._history.append(
@@ -295,17 +249,19 @@ class TriggerEngine:
         firing decides at once; a fast or controlled one waits one ``for`` period for a more
         urgent trigger on the same fault, so the tier is not decided by which window filled first.
         """
-        fired = sorted(self.fired.values(), key=lambda f: (f.first_at, Tier(f.tier).rank))
+        fired = sorted(self.fired.values(), key=lambda f: (f.first_at, f.tier.rank))
         until = self.deploy_at + self.evaluated * self.interval_s if self.evaluated else None
         if not fired:
-            return Decision("proceed", None, None, [], until)
-        tier = min((Tier(f.tier) for f in fired), key=lambda x: x.rank)
-        decided = min(f.first_at for f in fired if f.tier == tier.value)
+            return _proceed(until)
+        tier = min((f.tier for f in fired), key=lambda x: x.rank)
+        decided = min(f.first_at for f in fired if f.tier is tier)
         if tier.rank > 0:
             decided = max(decided, fired[0].first_at + self.settle_s)
             if until is None or until < decided - 1e-9:
-                return Decision("proceed", None, None, [], until)
-        return Decision("rollback", tier.value, decided, fired, until)
+                return _proceed(until)
+        return Decision(
+            decision="rollback", tier=tier, decided_at=decided, triggers=fired, evaluated_until=until
+        )
 
     def history(self) -> pd.DataFrame:
         """Every evaluation so far: time, each trigger's value and whether its condition held."""

@@ -23,7 +23,8 @@ from launchlib.probing.probes import CheckResult
 from launchlib.probing.sampler import sample
 from launchlib.probing.synth import Paint, synthetic_samples
 from launchlib.probing.target import Target
-from launchlib.runfolder.events import DECISIONS, Event, event_time, read_jsonl, read_run_samples
+from launchlib.runfolder.events import Event, event_time, read_run_samples
+from launchlib.runfolder.records import FiringRecord, read_decisions
 from launchlib.signoff.gates import evaluate_gate
 from launchlib.signoff.rules import record_check
 from launchlib.simulator.app import SimConfig
@@ -184,8 +185,8 @@ def _integrity(ctx: PhaseContext, item: Item) -> CheckResult:
 
 @registers("triggers")
 def _triggers(ctx: PhaseContext, item: Item) -> CheckResult:
-    fired = [r for r in read_jsonl(ctx.run_dir / DECISIONS) if r.get("type") == "firing"]
-    names = ", ".join(f"{r['id']} ({r['tier']})" for r in fired)
+    fired = [r for r in read_decisions(ctx.run_dir) if isinstance(r, FiringRecord)]
+    names = ", ".join(f"{r.id} ({r.tier})" for r in fired)
     return CheckResult("triggers", not fired, f"fired: {names}" if fired else "no rollback trigger fired")
 
 

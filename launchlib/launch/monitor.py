@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +41,9 @@ from launchlib.runfolder.events import (
     append_jsonl,
     event_time,
     read_json,
-    read_jsonl,
     write_json,
 )
+from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
 
 __all__ = ["MONITOR_STATUS", "LiveStatus", "Monitor", "gap_limit_s"]
 
@@ -137,7 +137,7 @@ class Monitor:
         folder.mkdir(parents=True, exist_ok=True)
         numbers = [int(m[1]) for p in folder.glob("part-*.parquet") if (m := _PART.search(p.name))]
         self._parts = max(numbers, default=0)  # continue the numbering: earlier parts stay as they are
-        self._decided = any(r.get("type") == "decision" for r in read_jsonl(self.run_dir / DECISIONS))
+        self._decided = any(isinstance(r, DecisionRecord) for r in read_decisions(self.run_dir))
         self._status("running")
         self.last_rows_at = time.monotonic()
         self._thread.start()
@@ -216,16 +216,13 @@ class Monitor:
         if self.engine is None:
             return
         for f in self.engine.advance(now):
-            rec = {"type": "firing", "recorded_at": time.time(), **asdict(f)}
-            if self._decided:
-                rec["after_decision"] = True  # rollback noise, not a cause
-            append_jsonl(self.run_dir / DECISIONS, rec)
+            fired = FiringRecord(**dict(f), recorded_at=time.time(), after_decision=self._decided)
+            append_jsonl(self.run_dir / DECISIONS, fired.model_dump(mode="json"))
         d = self.engine.decision()
         if d.decision == "rollback" and not self._decided:
             self._decided = True
-            append_jsonl(
-                self.run_dir / DECISIONS, {"type": "decision", "recorded_at": time.time(), **d.to_dict()}
-            )
+            decided = DecisionRecord(**dict(d), recorded_at=time.time())
+            append_jsonl(self.run_dir / DECISIONS, decided.model_dump(mode="json"))
 
     def _write_part(self) -> None:
         if not self._part:

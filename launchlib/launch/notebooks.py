@@ -27,7 +27,7 @@ print(f"{result.phase}: {result.status.value} {result.reason}")"""
 
 CHART = {
     PhaseKind.PRELAUNCH: "ll.show(ll.checklist_chart(result))",
-    PhaseKind.GATE: "ll.show(ll.checklist_chart(result))\nprint(*result.gate['reasons'], sep='\\n')",
+    PhaseKind.GATE: "ll.show(ll.checklist_chart(result))\nprint(*result.gate.reasons, sep='\\n')",
     PhaseKind.DEPLOY: "ll.show(ll.monitor_chart(ctx, result, f'{phase}: baseline and deploy'))",
     PhaseKind.WATCH: "ll.show(ll.monitor_chart(ctx, result, f'{phase}: API latency and failures'))",
     PhaseKind.SUCCESS: "ll.show(ll.monitor_chart(ctx, result, 'Launch window'))\nresult.metrics",

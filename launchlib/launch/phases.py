@@ -10,7 +10,6 @@ success criteria; the final phase is the review. ``rollback`` is its own kind.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from launchlib.evaluation.success import evaluate_success, period_metrics
 from launchlib.launch.checks import run_item_checks
@@ -21,14 +20,12 @@ from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.launch.rollback import execute_rollback
 from launchlib.plan.model import Item, PhaseKind, Plan
 from launchlib.probing.probes import CheckResult
-from launchlib.runfolder.events import (
-    DECISIONS,
-    Event,
-    read_events,
-    read_json,
-    read_jsonl,
-    read_run_samples,
-    record_event,
+from launchlib.runfolder.events import Event, read_events, read_json, read_run_samples, record_event
+from launchlib.runfolder.records import (
+    DecisionRecord,
+    FiringRecord,
+    GateRecord,
+    read_decisions,
     rollback_decision,
     wait_for_decision,
 )
@@ -68,8 +65,8 @@ def _items(ctx: PhaseContext, checks: dict[str, CheckResult]) -> list[ItemResult
     return out
 
 
-def _firings(ctx: PhaseContext, since: float) -> list[dict[str, Any]]:
-    return [r for r in read_jsonl(ctx.run_dir / DECISIONS) if r.get("recorded_at", 0) >= since]
+def _firings(ctx: PhaseContext, since: float) -> list[FiringRecord | DecisionRecord]:
+    return [r for r in read_decisions(ctx.run_dir) if r.recorded_at >= since]
 
 
 def _next_offset(ctx: PhaseContext) -> int:
@@ -77,12 +74,12 @@ def _next_offset(ctx: PhaseContext) -> int:
     return ctx.plan.phases[ids.index(ctx.phase) + 1].offset_s
 
 
-def _watch(ctx: PhaseContext) -> dict[str, Any] | None:
+def _watch(ctx: PhaseContext) -> DecisionRecord | None:
     """Wait until the next phase is due on the launch clock, or a rollback decision comes."""
     return wait_for_decision(ctx.run_dir, ctx.launch_wall(_next_offset(ctx)))
 
 
-def _rollback(ctx: PhaseContext, decision: dict[str, Any] | None, started: float) -> PhaseResult:
+def _rollback(ctx: PhaseContext, decision: DecisionRecord | None, started: float) -> PhaseResult:
     if decision is None:
         return PhaseResult(
             phase=ROLLBACK,
@@ -98,13 +95,13 @@ def _rollback(ctx: PhaseContext, decision: dict[str, Any] | None, started: float
         status=PhaseStatus.ROLLED_BACK if ok else PhaseStatus.FAILED,
         reason="" if ok else "post-rollback checks not green",
         decisions=[decision],
-        rollback=outcome.to_dict(),
+        rollback=outcome,
         started=started,
         finished=time.time(),
     )
 
 
-def _success(ctx: PhaseContext, declare: list[Item]) -> tuple[dict[str, float | None], dict[str, Any]]:
+def _success(ctx: PhaseContext, declare: list[Item]) -> tuple[dict[str, float | None], GateRecord]:
     """The launch-success gate: this phase's items and the success criteria since the deploy.
 
     Its outcome is the automated result of the declaration items (``check: signoff``).
@@ -123,7 +120,7 @@ def _success(ctx: PhaseContext, declare: list[Item]) -> tuple[dict[str, float | 
     )
     for i in declare:
         record_check(ctx.ledger, ctx.phase, i.id, g.go, "GO" if g.go else "; ".join(g.reasons()))
-    return {c.id: c.value for c in crit}, g.to_dict()
+    return {c.id: c.value for c in crit}, g.to_record()
 
 
 def _coverage(ctx: PhaseContext, start: float, end: float) -> str:
@@ -150,7 +147,7 @@ def _coverage(ctx: PhaseContext, start: float, end: float) -> str:
     )
 
 
-def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> PhaseResult:
+def run_phase(ctx: PhaseContext, decision: DecisionRecord | None = None) -> PhaseResult:
     """Do this phase's work against the target and return its result (see the module doc).
 
     An interrupt (the runner's, on a rollback decision, a dead monitor or Ctrl-C) ends the phase
@@ -181,9 +178,10 @@ def run_phase(ctx: PhaseContext, decision: dict[str, Any] | None = None) -> Phas
     return res
 
 
-def _run_phase(ctx: PhaseContext, decision: dict[str, Any] | None, started: float) -> PhaseResult:
+def _run_phase(ctx: PhaseContext, decision: DecisionRecord | None, started: float) -> PhaseResult:
     kind = phase_kind(ctx.plan, ctx.phase)
-    status, reason, gate, extra, metrics = PhaseStatus.PASSED, "", None, {}, {}
+    status, reason, extra, metrics = PhaseStatus.PASSED, "", {}, {}
+    gate: GateRecord | None = None
     if kind is PhaseKind.ROLLBACK:
         return _rollback(ctx, decision or rollback_decision(ctx.run_dir), started)
     apply_signoffs(ctx.ledger, ctx.plan, ctx.signoffs, ctx.phase, ctx.skip_signoffs)
@@ -198,7 +196,7 @@ def _run_phase(ctx: PhaseContext, decision: dict[str, Any] | None, started: floa
         if decided is not None:
             status, reason = (
                 PhaseStatus.FAILED,
-                f"rollback decision ({decided['tier']}): " + ", ".join(t["id"] for t in decided["triggers"]),
+                f"rollback decision ({decided.tier}): " + ", ".join(decided.causes),
             )
         elif short := _coverage(ctx, started, time.time()):
             status, reason = PhaseStatus.FAILED, short
@@ -212,7 +210,7 @@ def _run_phase(ctx: PhaseContext, decision: dict[str, Any] | None, started: floa
     )
     if kind is PhaseKind.GATE:
         g = go_no_go(ctx.plan, ctx.ledger)
-        gate = g.to_dict()
+        gate = g.to_record()
         if not g.go:
             status, reason = PhaseStatus.FAILED, "NO-GO: " + "; ".join(g.reasons())
     elif kind is PhaseKind.REVIEW:

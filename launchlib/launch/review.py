@@ -30,5 +30,5 @@ def review(ctx: PhaseContext) -> dict[str, Any]:
             k: {"status": v.status.value, "reason": v.reason, "duration_s": round(v.duration_s, 2)}
             for k, v in results.items()
         },
-        "scorecard": card,
+        "scorecard": card.model_dump(mode="json"),
     }

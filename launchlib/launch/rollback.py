@@ -10,8 +10,6 @@ release), that is caught and the controlled procedure follows.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from launchlib.errors import TargetError
 from launchlib.launch.checks import run_check
@@ -19,20 +17,21 @@ from launchlib.launch.context import PhaseContext
 from launchlib.plan.model import Item, Plan, Procedure, ProcedureKind
 from launchlib.probing.probes import CheckResult, check_version
 from launchlib.runfolder.events import Event, record_event
+from launchlib.runfolder.records import CheckRecord, Decision, RollbackRecord
 from launchlib.signoff.rules import record_check
 
-__all__ = ["RollbackOutcome", "choose_procedures", "escalation_roles", "execute_rollback"]
+__all__ = ["choose_procedures", "escalation_roles", "execute_rollback"]
 
 PHASE = "rollback"
 
 
-def choose_procedures(plan: Plan, decision: dict[str, Any]) -> list[Procedure]:
+def choose_procedures(plan: Plan, decision: Decision) -> list[Procedure]:
     """The procedures the decision's causes name in the plan, in order: one release rollback (the
     decision tier's causes first), then every database restore any cause asks for."""
     triggers = {t.id: (tier.id.value, t) for tier, t in plan.triggers()}
     procs = {p.id: p for p in plan.rollback.procedures}
-    causes = [triggers[c["id"]] for c in decision.get("triggers", []) if c["id"] in triggers]
-    causes.sort(key=lambda tt: tt[0] != decision.get("tier"))  # the deciding tier's causes first
+    causes = [triggers[c] for c in decision.causes if c in triggers]
+    causes.sort(key=lambda tt: tt[0] != decision.tier)  # the deciding tier's causes first
     named = [procs[pid] for _, t in causes for pid in t.procedures if pid in procs]
     release = [p for p in named if p.kind is not ProcedureKind.DATABASE_RESTORE][:1]
     data = list({p.id: p for p in named if p.kind is ProcedureKind.DATABASE_RESTORE}.values())
@@ -41,10 +40,10 @@ def choose_procedures(plan: Plan, decision: dict[str, Any]) -> list[Procedure]:
     return release + data
 
 
-def escalation_roles(plan: Plan, decision: dict[str, Any]) -> tuple[str, list[str]]:
+def escalation_roles(plan: Plan, decision: Decision) -> tuple[str, list[str]]:
     """The incident type the first cause declares, and the escalation matrix's chain as role ids."""
     triggers = {t.id: t for _, t in plan.triggers()}
-    first = next((triggers[c["id"]] for c in decision.get("triggers", []) if c["id"] in triggers), None)
+    first = next((triggers[c] for c in decision.causes if c in triggers), None)
     issue = first.incident if first else "Technical"
     row = next((e for e in plan.escalation if e.issue_type == issue), None)
     chain = [r.id for label in (row.chain() if row else []) if (r := plan.resolve_role(label)) is not None]
@@ -54,22 +53,6 @@ def escalation_roles(plan: Plan, decision: dict[str, Any]) -> tuple[str, list[st
 def _mode(proc: Procedure) -> str:
     """How the deployment backend switches releases for a procedure: all at once or one by one."""
     return "emergency" if proc.kind is ProcedureKind.EMERGENCY_RELEASE else "controlled"
-
-
-@dataclass
-class RollbackOutcome:
-    procedures: list[str]
-    bad_rollback_caught: bool = False
-    database_rollback: bool = False
-    started: float = 0.0
-    completed: float | None = None
-    checks_green: float | None = None
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    notified: list[str] = field(default_factory=list)
-    issue_type: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
 
 
 def _post_checks(ctx: PhaseContext) -> list[tuple[Item, CheckResult]]:
@@ -83,23 +66,19 @@ def _post_checks(ctx: PhaseContext) -> list[tuple[Item, CheckResult]]:
     return out + [(it, run_check(ctx, it)) for it in ctx.plan.rollback.post_checks]
 
 
-def execute_rollback(
-    ctx: PhaseContext, decision: dict[str, Any], recheck_s: float | None = None
-) -> RollbackOutcome:
+def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | None = None) -> RollbackRecord:
     """Run the chosen procedures against the target, verify, communicate; every step is an event."""
     plan, prev = ctx.plan, ctx.plan.releases.previous
     procs = choose_procedures(plan, decision)
     ids = [p.id for p in procs]
     if recheck_s is None:  # how long the previous release may take to serve: one launch minute
         recheck_s = max(1.0, 60.0 / ctx.compress)
-    out = RollbackOutcome(list(ids), started=time.time())
-    record_event(ctx.run_dir, Event.ROLLBACK_STARTED, procedures=ids, tier=decision.get("tier"))
+    out = RollbackRecord(procedures=list(ids), tier=decision.tier, started=time.time())
+    record_event(ctx.run_dir, Event.ROLLBACK_STARTED, procedures=ids, tier=decision.tier)
     out.issue_type, chain = escalation_roles(plan, decision)
-    fired = ", ".join(t["id"] for t in decision.get("triggers", []))
+    fired = ", ".join(decision.causes)
     roles = list(dict.fromkeys(chain + [c.owner for c in plan.rollback.communication if c.owner]))
-    ctx.notify(
-        roles, f"ROLLBACK ({decision.get('tier')}): {fired}; procedures {', '.join(ids)}", kind="rollback"
-    )
+    ctx.notify(roles, f"ROLLBACK ({decision.tier}): {fired}; procedures {', '.join(ids)}", kind="rollback")
     out.notified = roles
     controlled = next(
         (p for p in plan.rollback.procedures if p.kind is ProcedureKind.CONTROLLED_RELEASE), None
@@ -127,9 +106,8 @@ def execute_rollback(
     ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback
     # the services settle after a restart, and an infrastructure fault may outlast the release
     # rollback: recheck until green or until the tier's deadline (from the decision) has passed
-    tier = decision.get("tier")
-    deadline_s = plan.tier(tier).deadline_s if tier else 300.0
-    until = float(decision.get("decided_at") or out.started) + deadline_s / ctx.compress
+    deadline_s = plan.tier(decision.tier).deadline_s if decision.tier else 300.0
+    until = (decision.decided_at or out.started) + deadline_s / ctx.compress
     pause = max(0.5, plan.monitoring.interval_s / ctx.compress)
     attempts = 0
     while True:
@@ -139,7 +117,7 @@ def execute_rollback(
         time.sleep(pause)
     for it, r in results:
         record_check(ctx.ledger, PHASE, it.id, r.passed, r.detail)
-        out.checks.append({"id": it.id, "text": it.text, "passed": r.passed, "detail": r.detail})
+        out.checks.append(CheckRecord(id=it.id, text=it.text, passed=r.passed, detail=r.detail))
     if all(r.passed for _, r in results):
         out.checks_green = record_event(ctx.run_dir, Event.POST_CHECKS_GREEN)["at"]
     sent = ctx.notify(

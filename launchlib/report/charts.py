@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric
 from launchlib.runfolder.events import read_run_samples
+from launchlib.runfolder.records import DecisionRecord, FiringRecord
 from launchlib.runfolder.result import PhaseResult
 
 __all__ = ["checklist_chart", "latency_chart", "monitor_chart", "show", "timeline_chart", "windowed"]
@@ -69,7 +70,11 @@ def windowed(plan: Plan, samples: pd.DataFrame, step_s: float, window_s: float) 
 
 
 def latency_chart(
-    plan: Plan, samples: pd.DataFrame, decisions: list[dict[str, Any]], compress: float, title: str
+    plan: Plan,
+    samples: pd.DataFrame,
+    decisions: list[FiringRecord | DecisionRecord],
+    compress: float,
+    title: str,
 ) -> go.Figure:
     """API p95 latency and failure ratio over time, with trigger thresholds and firings."""
     mon = plan.monitoring
@@ -83,15 +88,15 @@ def latency_chart(
             fig.add_hline(
                 y=c.threshold, line_dash="dot", annotation_text=f"{trig.id} ({tier.id}) {c.threshold:g} ms"
             )
-    for f in (d for d in decisions if d.get("type") == "firing"):
+    for f in (d for d in decisions if isinstance(d, FiringRecord)):
         fig.add_vline(
-            x=pd.to_datetime(f["first_at"], unit="s", utc=True).timestamp() * 1000, line_color="#c62828"
+            x=pd.to_datetime(f.first_at, unit="s", utc=True).timestamp() * 1000, line_color="#c62828"
         )
         fig.add_annotation(
-            x=pd.to_datetime(f["first_at"], unit="s", utc=True),
+            x=pd.to_datetime(f.first_at, unit="s", utc=True),
             y=1,
             yref="paper",
-            text=f"{f['id']} ({f['tier']})",
+            text=f"{f.id} ({f.tier})",
             showarrow=False,
             textangle=-90,
             xanchor="right",

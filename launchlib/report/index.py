@@ -13,6 +13,7 @@ from launchlib.errors import RunError
 from launchlib.report.repair import repair_run
 from launchlib.report.scorecard import verdict
 from launchlib.runfolder.folder import MANIFEST, read_manifest
+from launchlib.runfolder.records import Scorecard
 
 __all__ = ["write_index"]
 
@@ -37,13 +38,14 @@ def write_index(reports: Path | str) -> Path:
                 )
             )
             continue
-        sc = m.scorecard
-        card = ", ".join(
-            f"{k.replace('_s', '').replace('_', ' ')} {sc[k]} s"
-            for k in ("time_to_detect_s", "time_to_decide_s", "time_to_recover_s")
-            if sc.get(k) is not None
-        )
-        expected = verdict(sc)
+        sc = m.scorecard or Scorecard()
+        times = {
+            "detect": sc.time_to_detect_s,
+            "decide": sc.time_to_decide_s,
+            "recover": sc.time_to_recover_s,
+        }
+        card = ", ".join(f"time to {k} {v} s" for k, v in times.items() if v is not None)
+        expected = verdict(sc) if m.scorecard else "no scorecard yet"
         report = f"{m.run_id}/report.html" if (folder / "report.html").exists() else f"{m.run_id}/{MANIFEST}"
         rows.append(
             (
@@ -51,7 +53,7 @@ def write_index(reports: Path | str) -> Path:
                 (
                     f"<tr><td><a href='{html.escape(report)}'>{html.escape(m.run_id)}</a></td>"
                     f"<td>{html.escape(m.scenario or '-')}</td><td>{html.escape(m.outcome)}</td>"
-                    f"<td>{html.escape(sc.get('tier') or '-')}</td><td>{html.escape(card)}</td>"
+                    f"<td>{html.escape(sc.tier or '-')}</td><td>{html.escape(card)}</td>"
                     f"<td>{html.escape(expected)}</td></tr>"
                 ),
             )

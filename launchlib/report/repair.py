@@ -11,7 +11,9 @@ import socket
 from pathlib import Path
 
 from launchlib.report.html import render_html, write_report
+from launchlib.report.scorecard import not_scored
 from launchlib.runfolder.folder import MANIFEST, Manifest, read_manifest, write_manifest
+from launchlib.runfolder.records import ErrorRecord, Scorecard
 
 __all__ = ["repair_run"]
 
@@ -44,8 +46,8 @@ def repair_run(run_dir: Path | str) -> Manifest | None:
         f", after {ran[-1]}" if ran else ""
     )
     m.finished = max((p.stat().st_mtime for p in run_dir.iterdir()), default=m.started)
-    m.error = {"phase": None, "cell": None, "message": m.outcome}
-    m.scorecard = {**m.scorecard, "as_expected": None, "not_scored": m.outcome}
+    m.error = ErrorRecord(message=m.outcome)
+    m.scorecard = not_scored(m.scorecard or Scorecard(), m.outcome)
     for nb in sorted(run_dir.glob("*.ipynb")):
         html_path = nb.with_suffix(".html")
         if not html_path.exists():

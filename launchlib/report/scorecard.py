@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from launchlib.plan.model import Plan
-from launchlib.runfolder.events import DECISIONS, EVENTS, Event, read_jsonl
+from launchlib.runfolder.events import EVENTS, Event, read_jsonl
+from launchlib.runfolder.records import DecisionRecord, FiringRecord, Scorecard, read_decisions
 from launchlib.simulator.scenarios import Scenario
 
 __all__ = ["clock", "describe", "not_scored", "score", "verdict"]
@@ -47,106 +48,100 @@ def score(
     compress: float,
     gate_go: bool | None = None,
     failed_phases: list[str] | None = None,
-) -> dict[str, Any]:
+) -> Scorecard:
     """The scorecard of a run folder (works on a partial run: missing steps are ``None``).
 
     ``failed_phases`` are launch phases that failed for another reason than the rollback decision:
     on a scenario that expects a clean launch they are findings."""
     run_dir = Path(run_dir)
-    events, recs = read_jsonl(run_dir / EVENTS), read_jsonl(run_dir / DECISIONS)
+    events, recs = read_jsonl(run_dir / EVENTS), read_decisions(run_dir)
     origin = _first(events, Event.CLOCK) or _first(events, Event.DEPLOYED)
-    firings = [r for r in recs if r.get("type") == "firing"]
-    decision = next((r for r in recs if r.get("type") == "decision"), None)
-    causes = [t["id"] for t in decision["triggers"]] if decision else []
+    firings = [r for r in recs if isinstance(r, FiringRecord)]
+    decision = next((r for r in recs if isinstance(r, DecisionRecord)), None)
+    causes = decision.causes if decision else []
     onset_s = scenario.first_onset() if scenario else None
     onset = origin + onset_s / compress if origin is not None and onset_s is not None else origin
 
     def launch_s(wall: float | None) -> float | None:
         return None if wall is None or onset is None else round((wall - onset) * compress, 1)
 
-    tier = decision["tier"] if decision else None
+    tier = decision.tier if decision else None
     deadline = plan.tier(tier).deadline_s if tier else None
-    cause_times = [f["first_at"] for f in firings if f["id"] in causes]
-    card: dict[str, Any] = {
-        "fault_onset_launch_s": onset_s,
-        "time_to_detect_s": launch_s(min(cause_times, default=None)),
-        "time_to_decide_s": launch_s(decision["recorded_at"] if decision else None),
-        "time_to_rollback_start_s": launch_s(_first(events, Event.ROLLBACK_STARTED)),
-        "time_to_rollback_s": launch_s(_first(events, Event.ROLLBACK_COMPLETED)),
-        "time_to_recover_s": launch_s(_first(events, Event.POST_CHECKS_GREEN)),
-        "tier": tier,
-        "deadline_s": deadline,
-        "triggers": causes,
-        "noise": [f["id"] for f in firings if f["id"] not in causes],
-        "rollback": _first(events, Event.ROLLBACK_STARTED) is not None,
-        "database_rollback": _first(events, Event.DATABASE_RESTORED) is not None,
-        "bad_rollback_caught": _first(events, Event.BAD_ROLLBACK) is not None,
-        "gate": None if gate_go is None else ("go" if gate_go else "no-go"),
-        "failed_phases": sorted(failed_phases or []),
-    }
-    rec = card["time_to_recover_s"]
+    cause_times = [f.first_at for f in firings if f.id in causes]
+    card = Scorecard(
+        fault_onset_launch_s=onset_s,
+        time_to_detect_s=launch_s(min(cause_times, default=None)),
+        time_to_decide_s=launch_s(decision.recorded_at if decision else None),
+        time_to_rollback_start_s=launch_s(_first(events, Event.ROLLBACK_STARTED)),
+        time_to_rollback_s=launch_s(_first(events, Event.ROLLBACK_COMPLETED)),
+        time_to_recover_s=launch_s(_first(events, Event.POST_CHECKS_GREEN)),
+        tier=tier,
+        deadline_s=deadline,
+        triggers=causes,
+        noise=[f.id for f in firings if f.id not in causes],
+        rollback=_first(events, Event.ROLLBACK_STARTED) is not None,
+        database_rollback=_first(events, Event.DATABASE_RESTORED) is not None,
+        bad_rollback_caught=_first(events, Event.BAD_ROLLBACK) is not None,
+        gate=None if gate_go is None else ("go" if gate_go else "no-go"),
+        failed_phases=sorted(failed_phases or []),
+    )
+    rec = card.time_to_recover_s
     late_start = 0.0  # a fault that starts below the thresholds: the deadline runs from when it is visible
     if scenario and scenario.expect.detectable_at_s is not None and onset_s is not None:
         late_start = max(0.0, scenario.expect.detectable_at_s - onset_s)
-    card["deadline_from_s"] = late_start
-    card["within_deadline"] = None if deadline is None or rec is None else rec - late_start <= deadline
-    card["mismatches"] = _mismatches(card, scenario) if scenario else []
-    card["as_expected"] = not card["mismatches"] if scenario else None
+    card.deadline_from_s = late_start
+    card.within_deadline = None if deadline is None or rec is None else rec - late_start <= deadline
+    card.mismatches = _mismatches(card, scenario) if scenario else []
+    card.as_expected = not card.mismatches if scenario else None
     return card
 
 
-def not_scored(card: dict[str, Any], why: str) -> dict[str, Any]:
+def not_scored(card: Scorecard, why: str) -> Scorecard:
     """A scorecard of a run that broke: its measurements stay, its verdict is withheld."""
-    return {**card, "as_expected": None, "mismatches": [], "not_scored": why}
+    return card.model_copy(update={"as_expected": None, "mismatches": [], "not_scored": why})
 
 
-def _mismatches(card: dict[str, Any], sc: Scenario) -> list[str]:
+def _mismatches(card: Scorecard, sc: Scenario) -> list[str]:
     exp, out = sc.expect, []
-    if card["gate"] is None:
+    if card.gate is None:
         out.append(f"no go/no-go gate was recorded, expected {exp.gate}")
-    elif card["gate"] != exp.gate:
-        out.append(f"gate was {card['gate']}, expected {exp.gate}")
-    if exp.gate == "no-go" or card["gate"] == "no-go":
+    elif card.gate != exp.gate:
+        out.append(f"gate was {card.gate}, expected {exp.gate}")
+    if exp.gate == "no-go" or card.gate == "no-go":
         return out
-    if card["rollback"] != exp.rollback:
-        out.append(
-            f"rollback {'happened' if card['rollback'] else 'did not happen'}, expected {exp.rollback}"
-        )
-    if exp.rollback and card["tier"] != (exp.tier.value if exp.tier else None):
-        out.append(f"tier was {card['tier']}, expected {exp.tier}")
+    if card.rollback != exp.rollback:
+        out.append(f"rollback {'happened' if card.rollback else 'did not happen'}, expected {exp.rollback}")
+    if exp.rollback and card.tier != exp.tier:
+        out.append(f"tier was {card.tier}, expected {exp.tier}")
     allowed = set(exp.triggers)
-    if exp.rollback and allowed and not allowed & set(card["triggers"]):
-        out.append(f"fired {card['triggers'] or 'nothing'}, expected one of {sorted(allowed)}")
-    stray = [t for t in card["triggers"] if allowed and t not in allowed]
+    if exp.rollback and allowed and not allowed & set(card.triggers):
+        out.append(f"fired {card.triggers or 'nothing'}, expected one of {sorted(allowed)}")
+    stray = [t for t in card.triggers if allowed and t not in allowed]
     if stray:
         out.append(f"{', '.join(stray)} caused the decision, but the scenario allows only {sorted(allowed)}")
-    if not exp.rollback and card["triggers"]:
-        out.append(f"{', '.join(card['triggers'])} fired on a scenario that expects no trigger")
-    if not exp.rollback and card.get("failed_phases"):
-        out.append(f"phases failed on a launch expected to be clean: {', '.join(card['failed_phases'])}")
-    if card["database_rollback"] != exp.database_rollback:
-        out.append(f"database rollback {card['database_rollback']}, expected {exp.database_rollback}")
-    if card["bad_rollback_caught"] != exp.bad_rollback_caught:
-        out.append(f"bad rollback caught {card['bad_rollback_caught']}, expected {exp.bad_rollback_caught}")
-    if exp.rollback and card["within_deadline"] is False:
-        start = f" counted from {card['deadline_from_s']:g} s" if card.get("deadline_from_s") else ""
-        out.append(
-            f"recovered after {card['time_to_recover_s']} s, tier deadline {card['deadline_s']} s{start}"
-        )
-    if exp.rollback and card["rollback"] and card["time_to_recover_s"] is None:
+    if not exp.rollback and card.triggers:
+        out.append(f"{', '.join(card.triggers)} fired on a scenario that expects no trigger")
+    if not exp.rollback and card.failed_phases:
+        out.append(f"phases failed on a launch expected to be clean: {', '.join(card.failed_phases)}")
+    if card.database_rollback != exp.database_rollback:
+        out.append(f"database rollback {card.database_rollback}, expected {exp.database_rollback}")
+    if card.bad_rollback_caught != exp.bad_rollback_caught:
+        out.append(f"bad rollback caught {card.bad_rollback_caught}, expected {exp.bad_rollback_caught}")
+    if exp.rollback and card.within_deadline is False:
+        start = f" counted from {card.deadline_from_s:g} s" if card.deadline_from_s else ""
+        out.append(f"recovered after {card.time_to_recover_s} s, tier deadline {card.deadline_s} s{start}")
+    if exp.rollback and card.rollback and card.time_to_recover_s is None:
         out.append("post-rollback checks never went green")
     return out
 
 
-def verdict(card: dict[str, Any]) -> str:
+def verdict(card: Scorecard) -> str:
     """One phrase: the run went as its scenario expected, or what differed."""
-    if card.get("not_scored"):
-        return f"not scored: {card['not_scored']}"
-    if card.get("as_expected") is None:
+    if card.not_scored:
+        return f"not scored: {card.not_scored}"
+    if card.as_expected is None:
         return "no expectation"
-    return (
-        "as expected" if card["as_expected"] else "NOT as expected: " + "; ".join(card.get("mismatches", []))
-    )
+    return "as expected" if card.as_expected else "NOT as expected: " + "; ".join(card.mismatches)
 
 
 def _dur(s: float) -> str:
@@ -156,46 +151,44 @@ def _dur(s: float) -> str:
     return f"{s / 60:.0f} minutes" if s % 60 == 0 or s >= 600 else f"{int(s // 60)} min {s % 60:02.0f} s"
 
 
-def describe(card: dict[str, Any]) -> list[str]:
+def describe(card: Scorecard) -> list[str]:
     """The scorecard in words, one sentence a line (console, report)."""
-    if card.get("not_scored"):
-        return [f"Not scored: {card['not_scored']}."]
+    if card.not_scored:
+        return [f"Not scored: {card.not_scored}."]
     out: list[str] = []
-    if card.get("gate") == "no-go":
+    if card.gate == "no-go":
         out.append("The go/no-go gate said NO-GO: the launch did not start.")
-    elif not card.get("rollback"):
+    elif not card.rollback:
         out.append("No rollback trigger fired; the launch went ahead.")
     else:
-        onset = card.get("fault_onset_launch_s")
+        onset = card.fault_onset_launch_s
         parts = []
-        if card.get("time_to_detect_s") is not None:
+        detect, decide = card.time_to_detect_s, card.time_to_decide_s
+        if detect is not None:
             where = "after the fault's onset" if onset is not None else "after T-0"
-            parts.append(f"detected {_dur(card['time_to_detect_s'])} {where}")
-        detect, decide = card.get("time_to_detect_s"), card.get("time_to_decide_s")
+            parts.append(f"detected {_dur(detect)} {where}")
         if decide is not None:
             parts.append(f"decided {_dur(decide - detect)} later" if detect is not None else "decided")
-        start, done = card.get("time_to_rollback_start_s"), card.get("time_to_rollback_s")
+        start, done = card.time_to_rollback_start_s, card.time_to_rollback_s
         if start is not None and done is not None:
             parts.append(f"rolled back in {_dur(done - start)}")
-        rec = card.get("time_to_recover_s")
+        rec = card.time_to_recover_s
         if rec is not None:
-            at = clock(rec + (onset or 0.0))
-            parts.append(f"recovered at {at}")
+            parts.append(f"recovered at {clock(rec + (onset or 0.0))}")
         sentence = ", ".join(parts) or "rolled back"
-        deadline = card.get("deadline_s")
-        if deadline is not None and rec is not None:
-            inside = "inside" if card.get("within_deadline") else "OUTSIDE"
-            sentence += f": {inside} the {card.get('tier')} tier's deadline of {_dur(deadline)}"
+        if card.deadline_s is not None and rec is not None:
+            inside = "inside" if card.within_deadline else "OUTSIDE"
+            sentence += f": {inside} the {card.tier} tier's deadline of {_dur(card.deadline_s)}"
         elif rec is None:
             sentence += ": the post-rollback checks never went green"
         out.append(sentence[0].upper() + sentence[1:] + ".")
-        if card.get("triggers"):
-            out.append(f"Caused by {', '.join(card['triggers'])} ({card.get('tier')} tier).")
-        if card.get("database_rollback"):
+        if card.triggers:
+            out.append(f"Caused by {', '.join(card.triggers)} ({card.tier} tier).")
+        if card.database_rollback:
             out.append("The database was restored from the last verified backup.")
-        if card.get("bad_rollback_caught"):
+        if card.bad_rollback_caught:
             out.append("The emergency rollback left the wrong release running; that was caught.")
-    if card.get("noise"):
-        out.append(f"Fired during the rollback (noise, not causes): {', '.join(card['noise'])}.")
+    if card.noise:
+        out.append(f"Fired during the rollback (noise, not causes): {', '.join(card.noise)}.")
     out.append(verdict(card)[0].upper() + verdict(card)[1:] + ".")
     return out

@@ -32,8 +32,6 @@ __all__ = [
     "read_jsonl",
     "read_run_samples",
     "record_event",
-    "rollback_decision",
-    "wait_for_decision",
     "write_json",
 ]
 
@@ -134,21 +132,3 @@ def read_run_samples(run_dir: Path | str) -> pd.DataFrame:
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise RunError(f"{p}: unreadable samples part ({exc})") from None
     return pd.concat(frames, ignore_index=True).sort_values("ts", kind="stable", ignore_index=True)
-
-
-def rollback_decision(run_dir: Path | str) -> dict[str, Any] | None:
-    """The monitor's rollback decision in this run, if it has made one."""
-    recs = read_jsonl(Path(run_dir) / DECISIONS)
-    return next((r for r in recs if r.get("type") == "decision" and r.get("decision") == "rollback"), None)
-
-
-def wait_for_decision(run_dir: Path | str, until: float, poll_s: float = 0.1) -> dict[str, Any] | None:
-    """Block until wall time ``until`` or until the monitor records a rollback decision."""
-    while True:
-        decision = rollback_decision(run_dir)
-        if decision is not None:
-            return decision
-        left = until - time.time()
-        if left <= 0:
-            return None
-        time.sleep(min(poll_s, left))

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from launchlib.errors import RunError
 from launchlib.runfolder.events import write_json
+from launchlib.runfolder.records import DecisionsLine, ErrorRecord, GateRecord, RollbackRecord, Scorecard
 
 __all__ = [
     "MANIFEST",
@@ -58,13 +58,18 @@ class Manifest(BaseModel):
     finished: float | None = None
     outcome: str = "running"
     phases: list[PhaseEntry] = Field(default_factory=list)
-    decisions: list[dict[str, Any]] = Field(default_factory=list)
-    rollback: dict[str, Any] | None = None
-    gate: dict[str, Any] | None = None
-    scorecard: dict[str, Any] = Field(default_factory=dict)
-    error: dict[str, Any] | None = None
+    decisions: list[DecisionsLine] = Field(default_factory=list)
+    rollback: RollbackRecord | None = None
+    gate: GateRecord | None = None
+    scorecard: Scorecard | None = None
+    error: ErrorRecord | None = None
     pid: int | None = None  # the runner's process while the run is running: a dead one means stale
     host: str | None = None
+
+    @field_validator("scorecard", mode="before")
+    @classmethod
+    def _no_scorecard(cls, v: object) -> object:
+        return None if v == {} else v  # a run that never reached scoring recorded {}
 
 
 def check_run_id(run_id: str) -> str:

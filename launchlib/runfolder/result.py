@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from launchlib.errors import RunError
+from launchlib.runfolder.records import DecisionsLine, GateRecord, RollbackRecord
 
 __all__ = ["RESULT_SCRAP", "RESULT_VERSION", "ItemResult", "PhaseResult", "PhaseStatus", "read_results"]
 
@@ -54,9 +55,9 @@ class PhaseResult(BaseModel):
     reason: str = ""
     items: list[ItemResult] = Field(default_factory=list)
     metrics: dict[str, float | None] = Field(default_factory=dict)
-    decisions: list[dict[str, Any]] = Field(default_factory=list)
-    gate: dict[str, Any] | None = None
-    rollback: dict[str, Any] | None = None
+    decisions: list[DecisionsLine] = Field(default_factory=list)
+    gate: GateRecord | None = None
+    rollback: RollbackRecord | None = None
     started: float
     finished: float
     extra: dict[str, Any] = Field(default_factory=dict)

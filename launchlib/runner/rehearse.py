@@ -36,8 +36,8 @@ from launchlib.probing.target import DEFAULT_TOKEN_ENV, Target
 from launchlib.report.html import render_html, write_report
 from launchlib.report.index import write_index
 from launchlib.report.scorecard import describe, not_scored, score
-from launchlib.runfolder.events import DECISIONS, read_jsonl, rollback_decision
 from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
+from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
 from launchlib.runner.console import Console
 from launchlib.runner.execute import execute_phase
@@ -54,7 +54,7 @@ def exit_code(m: Manifest) -> int:
     """0: ran and matched the scenario (launch day: no finding); 1: findings; 3: the run broke."""
     if m.outcome.startswith(("error", "interrupted")) or m.outcome == "running":
         return EXIT_BROKEN
-    expected = m.scorecard.get("as_expected")
+    expected = m.scorecard.as_expected if m.scorecard else None
     if expected is not None:
         return EXIT_OK if expected else EXIT_FINDINGS
     return EXIT_OK if m.outcome == "launched" else EXIT_FINDINGS
@@ -225,20 +225,20 @@ def rehearse(
                         break
             if sup.stop_reason:
                 m.outcome = sup.stop_reason if sup.failure is None else f"error: {sup.failure}"
-                m.error = {"phase": sup.phase, "cell": None, "message": sup.stop_reason}
+                m.error = ErrorRecord(phase=sup.phase, message=sup.stop_reason)
             elif m.outcome == "running":
                 passed = all(x.status is PhaseStatus.PASSED for x in results.values())
                 m.outcome = (
                     "rolled back" if rolled_back else ("launched" if passed else "launched with findings")
                 )
     except RunBroken as exc:
-        m.outcome, m.error = f"error: {exc}", {"phase": exc.phase, "cell": exc.cell, "message": str(exc)}
+        m.outcome, m.error = f"error: {exc}", ErrorRecord(phase=exc.phase, cell=exc.cell, message=str(exc))
     except KeyboardInterrupt:  # a second Ctrl-C: stop at once, still in a known state
         m.outcome = f"interrupted by a second Ctrl-C during {sup.phase or 'setup'}"
-        m.error = {"phase": sup.phase, "cell": None, "message": m.outcome}
+        m.error = ErrorRecord(phase=sup.phase, message=m.outcome)
     except Exception as exc:  # a defect of launchlib itself: the run says so, then the traceback
         m.outcome = f"error: {type(exc).__name__}: {exc}"
-        m.error = {"phase": sup.phase, "cell": None, "message": m.outcome}
+        m.error = ErrorRecord(phase=sup.phase, message=m.outcome)
         raise
     finally:
         for part, stop in (
@@ -280,9 +280,9 @@ def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest,
             except Exception as exc:  # nbconvert raises many types (templates, notebook shape)
                 entry.html = None
                 console.line(f"warning: {entry.phase}.html not written: {type(exc).__name__}: {exc}"[:300])
-    m.decisions = list(read_jsonl(run_dir / DECISIONS))
+    m.decisions = read_decisions(run_dir)
     m.finished = time.time()
-    gate_go = None if m.gate is None else bool(m.gate.get("go"))
+    gate_go = None if m.gate is None else m.gate.go
     review = plan.phases[-1].id
     failed = [p.phase for p in m.phases if p.status == "failed" and p.phase != review]
     card = score(run_dir, plan, sc, m.compress, gate_go, failed_phases=failed)

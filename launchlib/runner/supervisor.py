@@ -19,12 +19,12 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from launchlib.launch.monitor import Monitor
 from launchlib.plan.model import Plan
 from launchlib.report.scorecard import clock
-from launchlib.runfolder.events import Event, event_time, read_events, record_event, rollback_decision
+from launchlib.runfolder.events import Event, event_time, read_events, record_event
+from launchlib.runfolder.records import DecisionRecord, rollback_decision
 from launchlib.runner.console import Console, explain_decision
 
 __all__ = ["Supervisor"]
@@ -50,7 +50,7 @@ class Supervisor:
         self.watch_decisions = True  # off once the rollback has started
         self.failure: str | None = None  # the run broke: monitor or simulator stopped
         self.signal: str | None = None  # SIGINT / SIGTERM received
-        self.decision: dict[str, Any] | None = None
+        self.decision: DecisionRecord | None = None
         self._decision_seen: float | None = None
         self._interrupted_phase: str | None = None
         self._announced = False
@@ -102,7 +102,7 @@ class Supervisor:
             return f"interrupted by {self.signal} at {self.launch_clock()} during {self.phase or 'setup'}"
         return None
 
-    def announce(self, decision: dict[str, Any]) -> None:
+    def announce(self, decision: DecisionRecord) -> None:
         """The decision block on the console, once, whoever sees the decision first."""
         with self._lock:
             if self._announced:
@@ -160,7 +160,7 @@ class Supervisor:
             and time.monotonic() - self._decision_seen >= self.interval  # the phase may end by itself
             and not self._phase_finished()
         ):
-            self._stop_phase(f"rollback decision ({self.decision['tier']})", decision=True)
+            self._stop_phase(f"rollback decision ({self.decision.tier})", decision=True)
         if self.monitor is not None and self.failure is None:
             self.console.status(self.monitor.live())
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from launchlib.plan.model import Plan, Stage
+from launchlib.runfolder.records import GateItem, GateRecord
 from launchlib.signoff.ledger import Event, Ledger, SignState, Source
 
 __all__ = [
@@ -119,17 +120,18 @@ class GateResult:
         ]
         return lines + self.findings
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "go": self.go,
-            "phases": self.phases,
-            "open": [s.to_dict() for s in self.open_items],
-            "findings": self.findings,
-            "reasons": self.reasons(),
-            "satisfied": sum(s.satisfied for s in self.items if s.required),
-            "required": sum(s.required for s in self.items),
-        }
+    def to_record(self) -> GateRecord:
+        """The gate as the phase result and the manifest record it."""
+        return GateRecord(
+            name=self.name,
+            go=self.go,
+            phases=self.phases,
+            open=[GateItem(**s.to_dict()) for s in self.open_items],
+            findings=self.findings,
+            reasons=self.reasons(),
+            satisfied=sum(s.satisfied for s in self.items if s.required),
+            required=sum(s.required for s in self.items),
+        )
 
 
 def pre_launch_phases(plan: Plan) -> list[str]:

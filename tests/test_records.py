@@ -1,0 +1,92 @@
+"""Typed records: what the monitor writes reads back as the same record; a bad line is named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from launchlib.errors import RunError
+from launchlib.plan.model import Tier
+from launchlib.runfolder.folder import Manifest, read_manifest, write_manifest
+from launchlib.runfolder.records import (
+    DecisionRecord,
+    Evidence,
+    Firing,
+    FiringRecord,
+    Scorecard,
+    read_decisions,
+    rollback_decision,
+)
+
+EV = Evidence(
+    value=0.12, op=">", threshold=0.05, window_start=10.0, window_end=40.0, samples=300, first_true=30.0
+)
+
+
+def _firing(tid: str = "error_rate", tier: str = "fast", at: float = 40.0) -> FiringRecord:
+    return FiringRecord(id=tid, tier=Tier(tier), first_at=at, recorded_at=at + 0.1, evidence=EV)
+
+
+def _write(run: Path, *lines: dict[str, object] | str) -> None:
+    text = "".join((ln if isinstance(ln, str) else json.dumps(ln)) + "\n" for ln in lines)
+    (run / "decisions.jsonl").write_text(text, encoding="utf-8")
+
+
+def test_firings_and_decisions_round_trip(tmp_path: Path) -> None:
+    fired = _firing()
+    decided = DecisionRecord(
+        decision="rollback",
+        tier=Tier.FAST,
+        decided_at=70.0,
+        recorded_at=70.1,
+        triggers=[Firing(id=fired.id, tier=fired.tier, first_at=fired.first_at, evidence=EV)],
+    )
+    _write(tmp_path, fired.model_dump(mode="json"), decided.model_dump(mode="json"))
+    recs = read_decisions(tmp_path)
+    assert recs == [fired, decided]
+    assert rollback_decision(tmp_path) == decided and decided.causes == ["error_rate"]
+    line = json.loads((tmp_path / "decisions.jsonl").read_text().splitlines()[0])
+    assert line["v"] == 1 and line["type"] == "firing" and line["tier"] == "fast"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"tier": "urgent"}, "firing.tier"),  # tiers are the plan's, never any string
+        ({"first_at": "soon"}, "firing.first_at"),
+        ({"surprise": 1}, "firing.surprise"),  # a typo is refused, not carried along
+        ({"type": "verdict"}, "type"),
+    ],
+)
+def test_a_malformed_line_names_the_file_line_and_field(tmp_path: Path, change: dict, field: str) -> None:
+    good = _firing().model_dump(mode="json")
+    _write(tmp_path, good, {**good, **change})
+    with pytest.raises(RunError) as err:
+        read_decisions(tmp_path)
+    msg = str(err.value)
+    assert msg.startswith(f"{tmp_path / 'decisions.jsonl'}:2: ") and field.split(".")[-1] in msg, msg
+
+
+def test_a_record_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, {**_firing().model_dump(mode="json"), "v": 2})
+    with pytest.raises(RunError, match=r"decisions.jsonl:1: v 2 is not 1"):
+        read_decisions(tmp_path)
+
+
+def test_the_manifest_keeps_its_records_typed(tmp_path: Path) -> None:
+    m = Manifest(run_id="r", target="http://127.0.0.1:1", plan_hash="x", compress=30.0, started=1.0)
+    m.decisions = [_firing()]
+    m.scorecard = Scorecard(tier=Tier.IMMEDIATE, triggers=["unavailable"], rollback=True, as_expected=True)
+    write_manifest(tmp_path, m)
+    back = read_manifest(tmp_path)
+    assert back.scorecard == m.scorecard and back.decisions == m.decisions
+    assert isinstance(back.decisions[0], FiringRecord) and back.scorecard.tier is Tier.IMMEDIATE
+    # a run that never reached scoring recorded an empty scorecard: that reads as none, not as zeros
+    raw = json.loads((tmp_path / "manifest.json").read_text())
+    (tmp_path / "manifest.json").write_text(json.dumps({**raw, "scorecard": {}}))
+    assert read_manifest(tmp_path).scorecard is None
+    (tmp_path / "manifest.json").write_text(json.dumps({**raw, "scorecard": {"tier": "soon"}}))
+    with pytest.raises(RunError, match=r"manifest.json: scorecard.tier: "):
+        read_manifest(tmp_path)
