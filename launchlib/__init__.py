@@ -16,6 +16,7 @@ __all__ = [
     "GateRecord",
     "GateResult",
     "Item",
+    "JudgeSettings",
     "LaunchError",
     "Ledger",
     "LedgerError",
@@ -35,6 +36,7 @@ __all__ = [
     "TargetError",
     "Threshold",
     "Tier",
+    "analyse_runs",
     "checklist",
     "checklist_chart",
     "dry_run",
@@ -44,6 +46,7 @@ __all__ = [
     "import_markdown",
     "latency_chart",
     "load_plan",
+    "load_run",
     "load_scenario",
     "load_signoffs",
     "monitor_chart",
@@ -57,6 +60,7 @@ __all__ = [
     "read_results",
     "read_run_samples",
     "rehearse",
+    "resolve_runs",
     "run_phase",
     "run_single",
     "save_plan",
@@ -64,6 +68,8 @@ __all__ = [
     "show",
     "sign",
     "timeline_chart",
+    "times_figure",
+    "variant_grid",
 ]
 
 _WHERE = {
@@ -121,6 +127,12 @@ _WHERE = {
     "Monitor": "launchlib.launch.monitor",
     "SimServer": "launchlib.simulator.server",
     "load_scenario": "launchlib.simulator.scenarios",
+    "resolve_runs": "launchlib.report.analysis",
+    "analyse_runs": "launchlib.report.analysis",
+    "times_figure": "launchlib.report.analysis",
+    "variant_grid": "launchlib.evaluation.whatif",
+    "JudgeSettings": "launchlib.evaluation.judge",
+    "load_run": "launchlib.report.run_data",
 }
 
 

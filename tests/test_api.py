@@ -8,6 +8,18 @@ import sys
 import launchlib
 
 PUBLIC = {
+    "DecisionRecord",
+    "FiringRecord",
+    "GateRecord",
+    "RollbackRecord",
+    "Scorecard",
+    "read_decisions",
+    "resolve_runs",
+    "analyse_runs",
+    "times_figure",
+    "variant_grid",
+    "JudgeSettings",
+    "load_run",
     "Condition",
     "Item",
     "LaunchError",

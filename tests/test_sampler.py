@@ -18,7 +18,18 @@ def test_fixed_rate_rows_and_columns(sim: SimServer, tmp_path) -> None:
     run = sample(Target(sim.url), rate=100, duration_s=1.0)
     df = run.frame()
     assert run.scheduled == 100 and len(df) == 100
-    assert list(df.columns) == ["ts", "endpoint", "latency_ms", "status", "release", "server_ms"]
+    assert list(df.columns) == [
+        "ts",
+        "endpoint",
+        "latency_ms",
+        "status",
+        "release",
+        "server_ms",
+        "client_stall_ms",
+    ]
+    assert (df["client_stall_ms"] >= 0).all() and df[
+        "client_stall_ms"
+    ].median() < 50  # an idle loop is never late
     gaps = np.diff(df.ts.to_numpy())
     assert np.allclose(gaps, 0.01, atol=1e-6)  # ts is the intended send time
     assert set(df.endpoint) == {

@@ -85,7 +85,7 @@ def test_the_wheel_installs_inits_and_rehearses(tmp_path: Path) -> None:
 def test_init_from_a_markdown_plan(tmp_path: Path, seed_path: Path) -> None:
     assert init_project(tmp_path / "p", seed_path) == []
     assert "Imported from war-room-plan.md" in (tmp_path / "p" / "parameters" / "plan.yaml").read_text()
-    assert len(list((tmp_path / "p" / "notebooks").glob("*.ipynb"))) == 11
+    assert len(list((tmp_path / "p" / "notebooks").glob("*.ipynb"))) == 12  # 10 phases, rollback, analysis
     with pytest.raises(PlanError, match="already here"):
         init_project(tmp_path / "p")
     bad = tmp_path / "bad.md"

@@ -2,23 +2,58 @@
 
 Backups are verified with ``pg_dump`` / ``pg_restore`` / ``psql``: restored into a scratch
 database, every table's row count and checksum compared, the scratch database dropped.
+The connection URL comes from an environment variable; its password never reaches a command
+line (where ``ps`` would show it) or a message: the tools get it as ``PGPASSWORD``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from launchlib.backends.base import BackupCheck
 from launchlib.errors import TargetError
 
-__all__ = ["PostgresDatabase", "with_dbname"]
+__all__ = ["PostgresDatabase", "mask_dsn", "split_password", "with_dbname"]
+
+_KV_PASSWORD = re.compile(r"(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
+
+
+def split_password(dsn: str) -> tuple[str, str | None]:
+    """``dsn`` without its password, and the password (URL or ``key=value`` form)."""
+    if "://" in dsn:
+        parts = urlsplit(dsn)
+        if parts.password is None:
+            return dsn, None
+        host = parts.netloc.rsplit("@", 1)[1]
+        user = parts.netloc.rsplit("@", 1)[0].split(":", 1)[0]
+        return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host)), unquote(parts.password)
+    m = _KV_PASSWORD.search(dsn)
+    if m is None:
+        return dsn, None
+    value = m.group(2)
+    if value.startswith("'"):
+        value = value[1:-1].replace("\\'", "'").replace("\\\\", "\\")
+    return (dsn[: m.start()] + m.group(1) + dsn[m.end() :]).strip(), value
+
+
+def mask_dsn(dsn: str) -> str:
+    """``dsn`` as it may be shown: the password replaced by ``***``."""
+    bare, password = split_password(dsn)
+    if password is None:
+        return dsn
+    if "://" in dsn:
+        parts = urlsplit(bare)
+        user, host = parts.netloc.rsplit("@", 1) if "@" in parts.netloc else ("", parts.netloc)
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return f"{bare} password=***"
 
 
 def with_dbname(dsn: str, dbname: str) -> str:
@@ -55,7 +90,7 @@ class PostgresDatabase:
         dsn: str | None = None,
         backups_dir: Path | None = None,
     ) -> None:
-        self.dsn = dsn or os.environ.get(dsn_env, "")
+        self.dsn, self._password = split_password(dsn or os.environ.get(dsn_env, ""))
         if not self.dsn:
             raise TargetError(f"no database: set {dsn_env} to a PostgreSQL connection URL")
         for tool in ("pg_dump", "pg_restore", "psql"):
@@ -64,7 +99,8 @@ class PostgresDatabase:
         self.backups_dir = backups_dir
 
     def _tool(self, *cmd: str) -> str:
-        out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=600)
+        env = dict(os.environ) | ({"PGPASSWORD": self._password} if self._password is not None else {})
+        out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=600, env=env)
         if out.returncode:
             lines = out.stderr.strip().splitlines()
             raise TargetError(f"{cmd[0]}: {lines[-1] if lines else f'exit {out.returncode}'}")

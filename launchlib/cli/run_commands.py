@@ -187,6 +187,7 @@ def runs_repair(run_ids: tuple[str, ...], reports: Path) -> None:
 @reports_errors
 def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path: Path) -> None:
     """Watch a target continuously from the baseline on, recording into the run folder."""
+    from launchlib.launch.context import FiringAnnouncer  # lazy: loaded when this command runs
     from launchlib.launch.monitor import Monitor  # lazy: loaded when this command runs
     from launchlib.plan.files import load_plan  # lazy: loaded when this command runs
     from launchlib.probing.target import Target  # lazy: loaded when this command runs
@@ -194,8 +195,10 @@ def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path:
 
     run_dir = reports.absolute() / check_run_id(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    mon = Monitor(load_plan(plan_path), Target(target_url), run_dir, rate=rate)
+    plan = load_plan(plan_path)
+    mon = Monitor(plan, Target(target_url), run_dir, rate=rate)
     mon.claim()  # a second live monitor on the run is refused; a dead one's samples are continued
+    mon.on_firing = announcer = FiringAnnouncer(plan, run_dir, 1.0)  # each firing to the war room
     mon.start()
     click.echo(f"monitoring {target_url} into {run_dir} (Ctrl-C to stop)")
     why: str | None = None
@@ -213,6 +216,7 @@ def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path:
                 click.echo(f"{target_url} answers again")
             answering = live.failure_ratio != 1.0
     mon.stop()
+    announcer.close()
     if why is not None:
         raise RunBroken(f"{run_dir}: monitor stopped: {why}")
 
@@ -260,3 +264,18 @@ def init(folder: Path, from_markdown: Path | None) -> None:
     for warning in init_project(folder, from_markdown):
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{folder.absolute()}: launch project ready; cd there and run `launchlib rehearse`")
+
+
+@main.command("analyse", epilog=EXIT_CODES)
+@click.argument("runs", nargs=-1, required=True)
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path), default=Path("reports/analysis.html"), show_default=True
+)
+@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_errors
+def analyse_command(runs: tuple[str, ...], out: Path, reports: Path) -> None:
+    """Post-launch analysis of RUNS (run folders, run ids under --reports, or globs) as one page."""
+    from launchlib.runner.analyse import analyse  # lazy: loaded when this command runs
+
+    page = analyse(list(runs), out, reports)
+    click.echo(f"analysis: {page}")

@@ -80,8 +80,17 @@ class RowArrays:
     status: np.ndarray
 
 
-def to_rows(df: pd.DataFrame, class_names: Sequence[str], classes: Mapping[str, str]) -> RowArrays:
-    """Validated arrays from a samples table; class index -1 for unclassified endpoints."""
+def to_rows(
+    df: pd.DataFrame,
+    class_names: Sequence[str],
+    classes: Mapping[str, str],
+    max_stall_ms: float | None = None,
+) -> RowArrays:
+    """Validated arrays from a samples table; class index -1 for unclassified endpoints.
+
+    With ``max_stall_ms``, a sample whose client was held up longer than that while it waited
+    (``client_stall_ms``, when the table has it) keeps its status but loses its latency: the
+    measurement is the monitoring host's, not the service's."""
     ts = df["ts"]
     if not pd.api.types.is_numeric_dtype(ts):
         ts = pd.to_datetime(ts, utc=True, format="ISO8601").astype("int64") / 1e9
@@ -97,6 +106,9 @@ def to_rows(df: pd.DataFrame, class_names: Sequence[str], classes: Mapping[str, 
     )  # the extra -1 serves missing endpoints (code -1)
     cls = per_unique[codes]
     lat = pd.to_numeric(df["latency_ms"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if max_stall_ms is not None and "client_stall_ms" in df.columns:
+        stall = pd.to_numeric(df["client_stall_ms"], errors="coerce").to_numpy(dtype=float, na_value=0.0)
+        lat = np.where(stall > max_stall_ms, np.nan, lat)
     status_col = df["status"]
     if pd.api.types.is_integer_dtype(status_col) and not status_col.hasnans:
         status = status_col.to_numpy(dtype=np.int64)

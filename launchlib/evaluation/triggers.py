@@ -97,7 +97,8 @@ class TriggerEngine:
 
     def rows(self, samples: pd.DataFrame) -> RowArrays:
         """A samples table as the engine's row arrays (reusable, e.g. for success criteria)."""
-        return to_rows(samples, self.class_names, self.plan.monitoring.endpoint_classes)
+        mon = self.plan.monitoring
+        return to_rows(samples, self.class_names, mon.endpoint_classes, mon.max_client_stall_ms)
 
     def feed_events(self, events: Iterable[tuple[float, str]]) -> None:
         """Add external events, e.g. ``(ts, "security_alert")``, or a trigger id for a manual one."""

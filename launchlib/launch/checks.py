@@ -80,7 +80,9 @@ def _backup(ctx: PhaseContext, item: Item) -> CheckResult:
 
 @registers("notify")
 def _notify(ctx: PhaseContext, item: Item) -> CheckResult:
-    sent = ctx.notify(["launch_commander"], f"{ctx.phase}: notification channel test", kind="test")
+    sent = ctx.notify(
+        ["launch_commander"], f"{ctx.phase}: notification channel test", kind="test", title="TEST", wait=True
+    )
     return CheckResult("notify", sent.delivered > 0, f"test message {sent.detail}")
 
 

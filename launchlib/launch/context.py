@@ -17,20 +17,25 @@ from typing import Any
 from launchlib.backends.base import Database, Deployer
 from launchlib.backends.postgres import PostgresDatabase
 from launchlib.backends.simulated import SimDatabase, SimDeployer
+from launchlib.backends.webhooks import Deliveries, Message
 from launchlib.errors import PlanError, Problem, TargetError
 from launchlib.launch.monitor import Monitor
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import project_path
 from launchlib.plan.model import Plan, Stage
 from launchlib.probing.target import Target
+from launchlib.report.explain import explain_firing
 from launchlib.runfolder.events import Event, append_jsonl, event_time, record_event
 from launchlib.runfolder.folder import create_run
+from launchlib.runfolder.records import FiringRecord
 from launchlib.signoff.ledger import Ledger
 from launchlib.signoff.rules import SignoffEntry, load_signoffs
 from launchlib.simulator.scenarios import Scenario, load_scenario
 from launchlib.simulator.server import embedded_simulator
 
-__all__ = ["Notified", "PhaseContext", "deploy_candidate", "open_phase"]
+__all__ = ["DELIVERIES", "FiringAnnouncer", "Notified", "PhaseContext", "deploy_candidate", "open_phase"]
+
+DELIVERIES = "deliveries.jsonl"
 
 
 @dataclass(frozen=True)
@@ -99,22 +104,55 @@ class PhaseContext:
         at = event_time(self.run_dir, Event.CLOCK) or self.deploy_at
         return (at if at is not None else time.time()) + offset_s / self.compress
 
-    def notify(self, roles: list[str], message: str, kind: str = "status") -> Notified:
-        """Send ``message`` to the holders of ``roles``: recorded in the run's outbox, and delivered
-        where a channel confirms it (the simulator's war-room channel in a rehearsal)."""
+    @cached_property
+    def deliveries(self) -> Deliveries:
+        """The plan's webhook channels; each delivery is recorded in ``deliveries.jsonl``."""
+        return Deliveries(self.plan.channels, lambda rec: append_jsonl(self.run_dir / DELIVERIES, rec))
+
+    def notify(
+        self,
+        roles: list[str],
+        message: str,
+        kind: str = "status",
+        *,
+        event: str = "",
+        title: str = "",
+        tier: str | None = None,
+        wait: bool = False,
+    ) -> Notified:
+        """Send ``message`` to the holders of ``roles``: recorded in the run's outbox, posted to the
+        plan's webhook channels off this path (``wait``: a channel test waits for the outcome), and
+        delivered where a channel confirms it (the simulator's war-room channel in a rehearsal)."""
         people = [
             {"role": r, "name": self.plan.role(r).name, "contact": self.plan.role(r).contact} for r in roles
         ]
         rec = {"at": time.time(), "phase": self.phase, "kind": kind, "message": message, "to": people}
         append_jsonl(self.run_dir / "notifications.jsonl", rec)
+        msg = Message(
+            event=event or kind,
+            title=title or kind.replace("_", " ").upper(),
+            text=message,
+            run_id=self.run_dir.name,
+            phase=self.phase,
+            tier=tier,
+            act=[f"{self.plan.role(r).title} ({self.plan.role(r).name})" for r in roles],
+            link=str(self.run_dir / "report.html"),
+        )
+        posted = self.deliveries.send(msg, wait=wait)
+        hooks = sum(r["status"] == "delivered" for r in posted)
+        via = f"; webhooks: {hooks} of {len(posted)} delivered" if posted else ""
         sim = self.deployer
         if not isinstance(sim, SimDeployer):
+            if self.deliveries.channels:
+                return Notified(True, hooks, f"recorded in notifications.jsonl{via or '; webhooks sent'}")
             return Notified(True, 0, "recorded in notifications.jsonl; no delivery channel configured")
         try:
             n = int(sim.command("notify", **rec).get("delivered", 0))
         except TargetError as exc:
-            return Notified(True, 0, f"recorded in notifications.jsonl; not delivered: {exc}")
-        return Notified(True, n, f"delivered to {n} recipient(s) on the simulator's war-room channel")
+            return Notified(True, hooks, f"recorded in notifications.jsonl; not delivered: {exc}{via}")
+        return Notified(
+            True, n + hooks, f"delivered to {n} recipient(s) on the simulator's war-room channel{via}"
+        )
 
     def __enter__(self) -> PhaseContext:
         return self
@@ -123,6 +161,10 @@ class PhaseContext:
         self.close()
 
     def close(self) -> None:
+        if "deliveries" in self.__dict__:  # messages still on their way are recorded before the kernel goes
+            self.deliveries.wait(
+                max((c.delivery.deadline_s for c in self.deliveries.channels if c.delivery), default=0)
+            )
         for thing in reversed(self._owned):
             thing.stop()
         self._owned.clear()
@@ -220,3 +262,42 @@ def _standalone_deploy(ctx: PhaseContext) -> None:
     assert isinstance(sim, SimDeployer)  # standalone means the embedded simulator
     sim.command("arm", t0=origin, compress=ctx.compress)
     record_event(ctx.run_dir, Event.CLOCK, at=origin)
+
+
+class FiringAnnouncer:
+    """Posts each trigger firing the monitor records to the plan's webhook channels (``trigger_fired``)
+    and to the run's outbox; ``close`` waits for deliveries still on their way."""
+
+    def __init__(self, plan: Plan, run_dir: Path, compress: float) -> None:
+        self.plan, self.run_dir, self.compress = plan, run_dir, compress
+        self.deliveries = Deliveries(plan.channels, lambda rec: append_jsonl(run_dir / DELIVERIES, rec))
+
+    def __call__(self, firing: FiringRecord) -> None:
+        trig = next((t for _, t in self.plan.triggers() if t.id == firing.id), None)
+        row = next((e for e in self.plan.escalation if trig and e.issue_type == trig.incident), None)
+        chain = [
+            r for label in (row.chain() if row else []) if (r := self.plan.resolve_role(label)) is not None
+        ]
+        text = explain_firing(firing, self.plan, self.compress, event_time(self.run_dir, Event.DEPLOYED))
+        people = [{"role": r.id, "name": r.name, "contact": r.contact} for r in chain]
+        append_jsonl(
+            self.run_dir / "notifications.jsonl",
+            {"at": time.time(), "phase": "monitor", "kind": "trigger", "message": text, "to": people},
+        )
+        self.deliveries.send(
+            Message(
+                event="trigger_fired",
+                title=f"TRIGGER FIRED · {firing.tier} tier",
+                text=text,
+                run_id=self.run_dir.name,
+                phase="monitor",
+                tier=str(firing.tier),
+                act=[f"{r.title} ({r.name})" for r in chain],
+                link=str(self.run_dir / "report.html"),
+            )
+        )
+
+    def close(self) -> None:
+        self.deliveries.wait(
+            max((c.delivery.deadline_s for c in self.deliveries.channels if c.delivery), default=0)
+        )

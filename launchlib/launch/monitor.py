@@ -23,6 +23,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,6 +107,7 @@ class Monitor:
         self._part_started = time.time()
         self._parts = 0
         self._decided = False
+        self.on_firing: Callable[[FiringRecord], None] | None = None  # e.g. post it to the war room
         self.samples = 0
         self.written_until = 0.0  # newest sample time on disk
         self._last_ts: float | None = None  # newest sample time seen
@@ -218,6 +220,8 @@ class Monitor:
         for f in self.engine.advance(now):
             fired = FiringRecord(**dict(f), recorded_at=time.time(), after_decision=self._decided)
             append_jsonl(self.run_dir / DECISIONS, fired.model_dump(mode="json"))
+            if self.on_firing is not None and not fired.after_decision:
+                self.on_firing(fired)  # returns at once: deliveries run in threads of their own
         d = self.engine.decision()
         if d.decision == "rollback" and not self._decided:
             self._decided = True

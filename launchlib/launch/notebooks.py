@@ -16,7 +16,7 @@ from launchlib.launch.params import PhaseParams
 from launchlib.launch.phases import phase_kind
 from launchlib.plan.model import PhaseKind, Plan
 
-__all__ = ["phase_notebook", "write_notebooks"]
+__all__ = ["analysis_notebook", "phase_notebook", "write_notebooks"]
 
 OPEN = """import launchlib as ll
 
@@ -66,12 +66,78 @@ def phase_notebook(phase: str, kind: PhaseKind) -> nbformat.NotebookNode:
     return nb
 
 
+ANALYSIS_PARAMETERS = """runs = "reports/*"  # run folders, run ids under `reports` or globs, space-separated
+reports = "reports"
+threshold_scales = [0.8, 1.0, 1.25]  # what-if: each trigger's threshold ×
+window_scales = [0.5, 1.0, 2.0]  # … its window ×
+for_scales = [0.5, 1.0, 2.0]  # … its `for` ×
+alpha = 0.01  # the judge's significance level (two-sided Mann-Whitney U)"""
+
+ANALYSIS_CELLS = [
+    (
+        "code",
+        """import launchlib as ll
+
+data = ll.resolve_runs(runs, reports)
+grid = ll.variant_grid(threshold_scales, window_scales, for_scales)
+analysis = ll.analyse_runs(data, grid, ll.JudgeSettings(alpha=alpha))
+analysis.glue()
+print(f"{len(data)} runs: {', '.join(r.manifest.run_id for r in data)}")""",
+    ),
+    ("markdown", "## Scorecards side by side"),
+    ("code", "ll.show(ll.times_figure([r.manifest for r in data]))\nanalysis.scorecards"),
+    (
+        "markdown",
+        "## Baseline versus candidate\n\nPer endpoint class, before the deploy against after it "
+        "(to the decision): Mann-Whitney U, effect size (rank-biserial, > 0: the candidate is worse), "
+        "verdict.",
+    ),
+    ("code", "analysis.verdicts"),
+    ("code", "analysis.judged"),
+    (
+        "markdown",
+        "## What if the triggers had been set otherwise\n\nThe recorded samples replayed under "
+        "each variant: what would have fired and when, and how much earlier (< 0) or later the decision "
+        "would "
+        "have come (launch seconds).",
+    ),
+    ("code", "analysis.what_if"),
+    (
+        "markdown",
+        "## Incidents and sign-offs\n\nEach decision classified by the plan's incident classes, "
+        "with detected → acknowledged → decided → resolved on the launch clock; then how long each role "
+        "took to sign off after its phase opened.",
+    ),
+    ("code", "analysis.incidents"),
+    ("code", "analysis.signoffs"),
+]
+
+
+def analysis_notebook() -> nbformat.NotebookNode:
+    """The post-launch analysis notebook (``launchlib analyse`` runs it)."""
+    title = (
+        "# Post-launch analysis\n\nRun by `launchlib analyse RUN…`, or alone with "
+        "`papermill notebooks/analysis.ipynb out.ipynb -p runs 'reports/*'`."
+    )
+    cells = [nbformat.v4.new_markdown_cell(title), nbformat.v4.new_code_cell(ANALYSIS_PARAMETERS)]
+    cells[1].metadata["tags"] = ["parameters"]
+    for kind, text in ANALYSIS_CELLS:
+        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+        cells.append(make(text))
+    for i, cell in enumerate(cells):
+        cell["id"] = f"analysis-{i}"
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
 def write_notebooks(plan: Plan, folder: Path) -> list[Path]:
-    """One notebook per phase of ``plan`` plus the rollback notebook, into ``folder``."""
+    """One notebook per phase of ``plan``, the rollback and the analysis notebook, into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for phase in [*(p.id for p in plan.phases), "rollback"]:
         path = folder / f"{phase}.ipynb"
         nbformat.write(phase_notebook(phase, phase_kind(plan, phase)), path)
         out.append(path)
-    return out
+    nbformat.write(analysis_notebook(), folder / "analysis.ipynb")
+    return [*out, folder / "analysis.ipynb"]

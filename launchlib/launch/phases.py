@@ -123,6 +123,19 @@ def _success(ctx: PhaseContext, declare: list[Item]) -> tuple[dict[str, float | 
     return {c.id: c.value for c in crit}, g.to_record()
 
 
+def _announce(ctx: PhaseContext, gate: GateRecord, event: str, yes: str, no: str) -> None:
+    """A gate's verdict to the whole war room (and its webhook channels)."""
+    text = "every required item satisfied" if gate.go else "; ".join(gate.reasons[:3])
+    more = f" (+{len(gate.reasons) - 3} more)" if len(gate.reasons) > 3 else ""
+    ctx.notify(
+        [r.id for r in ctx.plan.roles],
+        f"{gate.name}: {text}{more}",
+        kind=event,
+        event=event,
+        title=yes if gate.go else no,
+    )
+
+
 def _coverage(ctx: PhaseContext, start: float, end: float) -> str:
     """Why the monitor's samples of ``[start, end]`` are too few to judge this phase ('' if enough)."""
     status = read_json(ctx.run_dir / MONITOR_STATUS)
@@ -205,12 +218,14 @@ def _run_phase(ctx: PhaseContext, decision: DecisionRecord | None, started: floa
         )
     if kind is PhaseKind.SUCCESS:
         metrics, gate = _success(ctx, [i for i in items if i.check == "signoff"])
+        _announce(ctx, gate, "launch_declared", "LAUNCH DECLARED", "LAUNCH NOT DECLARED")
     checks |= run_item_checks(
         ctx, watched + [i for i in items if i.check == "signoff" and kind is not PhaseKind.SUCCESS]
     )
     if kind is PhaseKind.GATE:
         g = go_no_go(ctx.plan, ctx.ledger)
         gate = g.to_record()
+        _announce(ctx, gate, "go_no_go", "GO", "NO-GO")
         if not g.go:
             status, reason = PhaseStatus.FAILED, "NO-GO: " + "; ".join(g.reasons())
     elif kind is PhaseKind.REVIEW:

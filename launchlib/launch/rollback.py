@@ -16,7 +16,8 @@ from launchlib.launch.checks import run_check
 from launchlib.launch.context import PhaseContext
 from launchlib.plan.model import Item, Plan, Procedure, ProcedureKind
 from launchlib.probing.probes import CheckResult, check_version
-from launchlib.runfolder.events import Event, record_event
+from launchlib.report.explain import explain_firing
+from launchlib.runfolder.events import Event, event_time, record_event
 from launchlib.runfolder.records import CheckRecord, Decision, RollbackRecord
 from launchlib.signoff.rules import record_check
 
@@ -78,7 +79,26 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
     out.issue_type, chain = escalation_roles(plan, decision)
     fired = ", ".join(decision.causes)
     roles = list(dict.fromkeys(chain + [c.owner for c in plan.rollback.communication if c.owner]))
-    ctx.notify(roles, f"ROLLBACK ({decision.tier}): {fired}; procedures {', '.join(ids)}", kind="rollback")
+    origin = event_time(ctx.run_dir, Event.DEPLOYED)
+    evidence = (
+        explain_firing(decision.triggers[0], plan, ctx.compress, origin) if decision.triggers else fired
+    )
+    ctx.notify(
+        roles,
+        f"{evidence}; procedures {', '.join(ids)}",
+        kind="rollback",
+        event="rollback_started",
+        title=f"ROLLBACK · {decision.tier} tier",
+        tier=decision.tier,
+    )
+    ctx.notify(
+        chain,
+        f"{out.issue_type} incident ({fired}) escalated: {' → '.join(plan.role(r).title for r in chain)}",
+        kind="escalation",
+        event="incident_escalated",
+        title=f"INCIDENT · {out.issue_type}",
+        tier=decision.tier,
+    )
     out.notified = roles
     controlled = next(
         (p for p in plan.rollback.procedures if p.kind is ProcedureKind.CONTROLLED_RELEASE), None
@@ -120,11 +140,15 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
         out.checks.append(CheckRecord(id=it.id, text=it.text, passed=r.passed, detail=r.detail))
     if all(r.passed for _, r in results):
         out.checks_green = record_event(ctx.run_dir, Event.POST_CHECKS_GREEN)["at"]
+    green = sum(c.passed for c in out.checks)
     sent = ctx.notify(
         roles,
         f"rollback complete: {prev} running; post-rollback checks "
-        f"{'green' if out.checks_green else 'NOT green'}",
+        f"{'green' if out.checks_green else 'NOT green'} ({green} of {len(out.checks)} passed)",
         kind="rollback",
+        event="rollback_completed",
+        title="ROLLBACK COMPLETE" if out.checks_green else "ROLLBACK NOT VERIFIED",
+        tier=decision.tier,
     )
     for c in plan.rollback.communication:
         record_check(ctx.ledger, PHASE, c.id, sent.delivered > 0, f"{', '.join(roles)}: {sent.detail}")

@@ -16,6 +16,7 @@ from launchlib.errors import PlanError, Problem
 from launchlib.plan.md_parse import BOLD_PREFIX, Section, bold_pairs, parse_markdown, table
 from launchlib.plan.model import (
     ALL_TEAMS,
+    Channel,
     Checklists,
     Conclusion,
     Escalation,
@@ -353,7 +354,7 @@ class _Importer:
             roles=self.roles,
             stakeholders=stakeholders,
             channels=[
-                NamedValue(name=k, value=v) for k, v in bold_pairs(channels_sec.body if channels_sec else [])
+                Channel(name=k, value=v) for k, v in bold_pairs(channels_sec.body if channels_sec else [])
             ],
             escalation=self.escalation(),
             phases=phases,

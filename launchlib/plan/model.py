@@ -15,14 +15,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from launchlib.plan.channels import Channel, DeliveryKind
 from launchlib.plan.thresholds import Condition, Threshold
 
 __all__ = [
     "ALL_TEAMS",
     "KNOWN_CHECKS",
     "KNOWN_METRICS",
+    "Channel",
     "Checklists",
     "Conclusion",
+    "DeliveryKind",
     "Escalation",
     "IncidentClass",
     "IncidentStep",
@@ -300,6 +303,9 @@ class Monitoring(_Strict):
     # samples, mostly noise. Latency windows and their 'for' span at least these real seconds.
     min_real_window_s: Annotated[float, Field(gt=0)] = 5.0
     min_real_for_s: Annotated[float, Field(ge=0)] = 1.0
+    # a latency measured while the monitor's own loop was held up longer than this (a busy host)
+    # is the host's, not the service's: such samples count for failures but not for latency
+    max_client_stall_ms: Annotated[float, Field(gt=0)] | None = 50.0
     endpoint_classes: dict[str, str] = Field(
         min_length=1,
         default_factory=lambda: {
@@ -337,7 +343,7 @@ class Plan(_Strict):
     metadata: Metadata
     roles: list[Role]
     stakeholders: list[Stakeholder] = Field(default_factory=list)
-    channels: list[NamedValue] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)
     escalation: list[Escalation] = Field(default_factory=list)
     phases: list[Phase]
     rollback: Rollback = Field(default_factory=Rollback)

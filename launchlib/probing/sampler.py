@@ -10,6 +10,7 @@ timing. The sampler also measures its own CPU share: above ~70 % its latencies a
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import gc
 import math
@@ -36,7 +37,7 @@ __all__ = [
     "write_samples",
 ]
 
-COLUMNS = ["ts", "endpoint", "latency_ms", "status", "release", "server_ms"]
+COLUMNS = ["ts", "endpoint", "latency_ms", "status", "release", "server_ms", "client_stall_ms"]
 CPU_SUSPECT = 0.70
 WAKE_EARLY_S = 0.0015
 
@@ -59,7 +60,9 @@ DEFAULT_ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/admin/config"),  # without credentials: a 2xx here is a security breach
 )
 
-Row = tuple[float, str, float, int, str, float]
+Row = tuple[float, str, float, int, str, float, float]
+#: a response still to be finished into a Row: (row without its stall, send time, receive time)
+_Raw = tuple[tuple[float, str, float, int, str, float], float, float]
 
 
 @dataclass
@@ -88,7 +91,7 @@ class SampleRun:
 
 
 def samples_frame(rows: Sequence[Row]) -> pd.DataFrame:
-    """Rows as the samples table (one raw fact: ``ts, endpoint, latency_ms, status, release``)."""
+    """Rows as the samples table (the :data:`COLUMNS`: one raw fact per scheduled request)."""
     df = pd.DataFrame(list(rows), columns=COLUMNS)
     return df.astype(
         {
@@ -98,6 +101,7 @@ def samples_frame(rows: Sequence[Row]) -> pd.DataFrame:
             "status": "int64",
             "release": "string",
             "server_ms": "float64",
+            "client_stall_ms": "float64",
         }
     ).sort_values("ts", kind="stable", ignore_index=True)
 
@@ -142,7 +146,7 @@ class Sampler:
         self._stop.set()
 
     async def _one(
-        self, client: httpx.AsyncClient, ep: Endpoint, due: float, epoch_due: float, out: list[Row]
+        self, client: httpx.AsyncClient, ep: Endpoint, due: float, epoch_due: float, out: list[_Raw]
     ) -> None:
         status, latency, release, server = 0, math.nan, "", math.nan
         try:
@@ -154,7 +158,26 @@ class Sampler:
         except httpx.HTTPError:
             pass  # no response: refused, reset or timed out, recorded as status 0
         finally:  # also when cancelled at the end of a run: every scheduled request is a row
-            out.append((epoch_due, ep.path, latency, status, release, server))
+            out.append(((epoch_due, ep.path, latency, status, release, server), due, time.perf_counter()))
+
+    def _finish(self, raw: list[_Raw], sends: list[tuple[float, float]], final: bool) -> list[Row]:
+        """Rows with their ``client_stall_ms``: the longest the send loop was late while each request
+        was in flight (and one send interval after). A loop held up (a busy host, a process holding
+        the GIL) delays reading responses too: that latency is the client's, not the service's.
+        Responses whose window is not yet closed by a later send wait for the next flush."""
+        times = [t for t, _ in sends]
+        horizon = times[-1] if times else 0.0
+        step = 1.0 / self.rate
+        done, keep = [], []
+        for row, sent, got in raw:
+            if not final and got + step > horizon:
+                keep.append((row, sent, got))
+                continue
+            lo, hi = bisect.bisect_right(times, sent), bisect.bisect_right(times, got + step)
+            stall = max((lag for _, lag in sends[lo:hi]), default=0.0)
+            done.append((*row, round(stall, 2)))
+        raw[:] = keep
+        return done
 
     async def run(self, duration_s: float | None = None) -> SampleRun:
         """Sample on schedule; returns every row (also passed to ``on_rows`` as they come)."""
@@ -166,7 +189,8 @@ class Sampler:
 
     async def _run(self, duration_s: float | None) -> SampleRun:
         result = SampleRun()
-        pending: list[Row] = []
+        pending: list[_Raw] = []
+        sends: list[tuple[float, float]] = []  # (when, how late in ms) of every send still relevant
         limits = httpx.Limits(
             max_connections=self.max_connections, max_keepalive_connections=self.max_connections
         )
@@ -193,17 +217,22 @@ class Sampler:
                         await asyncio.sleep(delay - WAKE_EARLY_S)
                     while time.perf_counter() < due:
                         await asyncio.sleep(0)
-                    lag_ms = (time.perf_counter() - due) * 1000.0
+                    now = time.perf_counter()
+                    lag_ms = (now - due) * 1000.0
                     result.max_send_lag_ms = max(result.max_send_lag_ms, lag_ms)
+                    sends.append((now, lag_ms))
                     ep = self.endpoints[i % len(self.endpoints)]
                     task = asyncio.create_task(self._one(client, ep, due, epoch_start + offset, pending))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     i += 1
-                    if self.on_rows and due - last_flush >= self.flush_s and pending:
-                        batch, pending[:] = list(pending), []
+                    if due - last_flush >= self.flush_s and pending:
+                        batch = self._finish(pending, sends, final=False)
+                        oldest = min((sent for _, sent, _ in pending), default=now)
+                        del sends[: bisect.bisect_left(sends, (oldest - 1.0, -math.inf))]
                         result.rows += batch
-                        self.on_rows(batch)
+                        if self.on_rows and batch:
+                            self.on_rows(batch)
                         last_flush = due
                 result.send_span_s = time.perf_counter() - start
                 if tasks:
@@ -213,9 +242,10 @@ class Sampler:
                 for task in left:
                     task.cancel()
                 await asyncio.gather(*left, return_exceptions=True)
-        result.rows += pending
-        if self.on_rows and pending:
-            self.on_rows(list(pending))
+        rest = self._finish(pending, sends, final=True)
+        result.rows += rest
+        if self.on_rows and rest:
+            self.on_rows(rest)
         result.scheduled = i
         result.wall_s = time.perf_counter() - start
         result.cpu_share = (time.process_time() - cpu0) / result.wall_s if result.wall_s > 0 else 0.0

@@ -1,71 +1,106 @@
-"""``reports/index.html``: every run with scenario, outcome and scorecard, newest first.
+"""``reports/index.html``: every run with scenario, outcome and scorecard, newest first, and the trend.
 
-A half-written or corrupt run folder is listed with what is wrong, never a crash; a run whose
-runner died is marked interrupted on the way.
+A half-written or corrupt run folder is listed as incomplete with what is wrong, never a
+crash; a run whose runner died is marked interrupted on the way. The trend chart shows time
+to detect, decide and recover across the scored rehearsals; it draws with the one
+``plotly.min.js`` next to the index, so the page opens offline.
 """
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from launchlib.errors import RunError
+from launchlib.report.analysis import times_figure
+from launchlib.report.html import PLOTLY_JS
 from launchlib.report.repair import repair_run
 from launchlib.report.scorecard import verdict
-from launchlib.runfolder.folder import MANIFEST, read_manifest
-from launchlib.runfolder.records import Scorecard
+from launchlib.runfolder.folder import MANIFEST, Manifest, read_manifest
 
-__all__ = ["write_index"]
+__all__ = ["IndexRow", "index_rows", "write_index"]
+
+INDEX = "index.html"
+STEPS = (("time_to_detect_s", "detect"), ("time_to_decide_s", "decide"), ("time_to_recover_s", "recover"))
 
 
-def write_index(reports: Path | str) -> Path:
-    """``reports/index.html``: every run with scenario, outcome and scorecard, newest first.
+@dataclass(frozen=True)
+class IndexRow:
+    """One run folder as the index lists it: its manifest, or why it is incomplete."""
 
-    A run whose runner died is marked interrupted on the way (:func:`repair_run`)."""
+    folder: Path
+    manifest: Manifest | None
+    problem: str = ""
+
+    @property
+    def started(self) -> float:
+        return self.manifest.started if self.manifest else 0.0
+
+
+def index_rows(reports: Path | str) -> list[IndexRow]:
+    """Every run folder under ``reports``, newest first; stale runs are repaired on the way."""
     reports = Path(reports)
-    rows = []
-    for folder in sorted(reports.iterdir() if reports.exists() else [], key=lambda p: p.name):
+    out = []
+    for folder in sorted(p for p in (reports.iterdir() if reports.exists() else []) if p.is_dir()):
         if not (folder / MANIFEST).exists():
+            if any(folder.iterdir()):  # an empty folder is not a run; one with files but no manifest is
+                out.append(IndexRow(folder, None, f"incomplete: no {MANIFEST}"))
             continue
         try:
             repair_run(folder)
-            m = read_manifest(folder)
+            out.append(IndexRow(folder, read_manifest(folder)))
         except RunError as exc:
-            rows.append(
-                (
-                    0.0,
-                    f"<tr><td>{html.escape(folder.name)}</td><td colspan=5>{html.escape(str(exc))}</td></tr>",
-                )
-            )
-            continue
-        sc = m.scorecard or Scorecard()
-        times = {
-            "detect": sc.time_to_detect_s,
-            "decide": sc.time_to_decide_s,
-            "recover": sc.time_to_recover_s,
-        }
-        card = ", ".join(f"time to {k} {v} s" for k, v in times.items() if v is not None)
-        expected = verdict(sc) if m.scorecard else "no scorecard yet"
-        report = f"{m.run_id}/report.html" if (folder / "report.html").exists() else f"{m.run_id}/{MANIFEST}"
-        rows.append(
-            (
-                m.started,
-                (
-                    f"<tr><td><a href='{html.escape(report)}'>{html.escape(m.run_id)}</a></td>"
-                    f"<td>{html.escape(m.scenario or '-')}</td><td>{html.escape(m.outcome)}</td>"
-                    f"<td>{html.escape(sc.tier or '-')}</td><td>{html.escape(card)}</td>"
-                    f"<td>{html.escape(expected)}</td></tr>"
-                ),
-            )
-        )
-    body = "\n".join(r for _, r in sorted(rows, key=lambda r: -r[0]))
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>launchlib runs</title><style>"
-        "body{font-family:sans-serif}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
-        "</style></head><body><h1>launchlib runs</h1><table><tr><th>run</th><th>scenario</th><th>outcome</th>"
-        f"<th>tier</th><th>scorecard (launch seconds from fault)</th><th>expectation</th></tr>{body}</table>"
-        "</body></html>"
+            out.append(IndexRow(folder, None, f"incomplete: {exc}"))
+    return sorted(out, key=lambda r: -r.started)
+
+
+def _row(r: IndexRow) -> str:
+    e = html.escape
+    m = r.manifest
+    if m is None:
+        return f"<tr><td>{e(r.folder.name)}</td><td colspan=8 class='bad'>{e(r.problem)}</td></tr>"
+    sc = m.scorecard
+    times = ["" if sc is None or getattr(sc, k) is None else f"{getattr(sc, k):g}" for k, _ in STEPS]
+    expected = verdict(sc) if sc else ("running" if m.outcome == "running" else "no scorecard")
+    link = f"{m.run_id}/report.html" if (r.folder / "report.html").exists() else f"{r.folder.name}/{MANIFEST}"
+    good = "good" if sc is not None and sc.as_expected else ("bad" if sc is not None else "")
+    started = datetime.fromtimestamp(m.started, UTC).strftime("%Y-%m-%d %H:%M")
+    cells = [m.scenario or "launch", m.outcome, (sc.tier if sc else None) or "-", *times]
+    return (
+        f"<tr><td><a href='{e(link)}'>{e(m.run_id)}</a></td><td>{e(started)}</td>"
+        + "".join(f"<td>{e(str(c))}</td>" for c in cells)
+        + f"<td class='{good}'>{e(expected)}</td></tr>"
     )
-    out = reports / "index.html"
-    out.write_text(page, encoding="utf-8")
+
+
+def write_index(reports: Path | str) -> Path:
+    """Write ``reports/index.html`` (and the folder's one ``plotly.min.js`` if missing)."""
+    reports = Path(reports)
+    rows = index_rows(reports)
+    js = reports / PLOTLY_JS
+    if not js.exists():
+        from plotly.offline import get_plotlyjs  # heavy: 4.8 MB of JavaScript, once per reports folder
+
+        js.write_text(get_plotlyjs(), encoding="utf-8")
+    chart = times_figure([r.manifest for r in rows if r.manifest]).to_html(
+        full_html=False, include_plotlyjs=False, config={"displaylogo": False}
+    )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("run", "started (UTC)", "scenario", "outcome", "tier", "detect s", "decide s", "recover s")
+    )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>launchlib runs</title>"
+        f"<script src='{PLOTLY_JS}'></script><style>body{{font-family:system-ui,sans-serif;margin:1em 2em}}"
+        "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}.good{color:#2e7d32}"
+        ".bad{color:#c62828}</style></head><body><h1>launchlib runs</h1>"
+        f"<p>{len(rows)} runs; times are launch seconds from the fault's onset.</p>{chart}"
+        f"<table><tr>{head}<th>expectation</th></tr>{''.join(_row(r) for r in rows)}</table></body></html>"
+    )
+    out = reports / INDEX
+    tmp = out.with_name(f".{INDEX}.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
     return out

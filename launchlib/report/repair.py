@@ -10,7 +10,9 @@ import os
 import socket
 from pathlib import Path
 
-from launchlib.report.html import render_html, write_report
+from launchlib.errors import RunError
+from launchlib.report.html import render_html
+from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import not_scored
 from launchlib.runfolder.folder import MANIFEST, Manifest, read_manifest, write_manifest
 from launchlib.runfolder.records import ErrorRecord, Scorecard
@@ -56,5 +58,8 @@ def repair_run(run_dir: Path | str) -> Manifest | None:
             except Exception:
                 continue
     write_manifest(run_dir, m)
-    write_report(run_dir, m)
+    try:
+        write_report(run_dir, m)
+    except Exception as exc:  # the manifest is repaired; the index lists the run with this reason
+        raise RunError(f"{run_dir / 'report.html'}: not written: {type(exc).__name__}: {exc}") from None
     return m

@@ -15,11 +15,9 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from launchlib.launch.monitor import LiveStatus
-from launchlib.plan.model import Plan
 from launchlib.report.scorecard import clock
-from launchlib.runfolder.records import DecisionRecord, Firing
 
-__all__ = ["Console", "explain_decision", "explain_firing"]
+__all__ = ["Console"]
 
 PLAIN_EVERY_LAUNCH_S = 300.0  # without a terminal: a status line every five launch minutes
 
@@ -80,50 +78,3 @@ def _status_text(live: LiveStatus) -> str:
         f"{clock(live.launch_s):>9}  requests {live.requests:,}  API p95 {p95}  failures {fail}"
         f"  pending: {pending}{fired}"
     )
-
-
-def _num(value: float | None, unit: str) -> str:
-    if value is None:
-        return "?"
-    if unit == "ratio":
-        return f"{value:.1%}" if abs(value) < 10 else f"{value:g}"
-    if unit in ("ms", "s"):
-        return f"{value:.0f} {unit}" if abs(value) >= 10 else f"{value:.2g} {unit}"
-    return f"{value:g}"
-
-
-def explain_firing(firing: Firing, plan: Plan, compress: float, origin: float | None) -> str:
-    """``performance_degradation: API p95 812 ms > 1.5 × baseline 54 ms (…), held 30 s, fired at T+2m40s``."""
-    ev = firing.evidence
-    trig = next((t for _, t in plan.triggers() if t.id == firing.id), None)
-    cond = trig.condition if trig else None
-    classes = "/".join(cond.classes) if cond and cond.classes else "all"
-    if ev.measured_ms is not None and ev.baseline_ms is not None:
-        what = (
-            f"p95[{classes}] {ev.measured_ms:.0f} ms > {1 + (ev.threshold or 0):.2g} × baseline "
-            f"{ev.baseline_ms:.0f} ms ({ev.baseline_samples} samples over "
-            f"{ev.baseline_span_s or 0:.0f} s)"
-        )
-        if ev.min_change_ms:
-            what += f", +{ev.measured_ms - ev.baseline_ms:.0f} ms ≥ {ev.min_change_ms:.0f} ms"
-    elif ev.op == "event":
-        what = f"{ev.value:g} event(s)"
-    else:
-        metric = cond.metric.value if cond else "value"
-        what = f"{metric}[{classes}] {_num(ev.value, ev.unit)} {ev.op} {_num(ev.threshold, ev.unit)}"
-    held = (ev.window_end - ev.first_true) * compress
-    window = (ev.window_end - ev.window_start) * compress
-    at = clock((firing.first_at - origin) * compress) if origin is not None else "?"
-    return (
-        f"{firing.id}: {what}; {ev.samples} samples in a {window:.0f}-s window, "
-        f"held {held:.0f} s, fired at {at}"
-    )
-
-
-def explain_decision(
-    decision: DecisionRecord, plan: Plan, compress: float, origin: float | None
-) -> list[str]:
-    """The decision block: when, which tier, and each cause with its evidence."""
-    at = clock((decision.recorded_at - origin) * compress) if origin is not None else "?"
-    head = f"DECISION at {at}: {decision.tier} rollback"
-    return [head, *("  " + explain_firing(f, plan, compress, origin) for f in decision.triggers)]

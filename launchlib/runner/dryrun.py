@@ -84,6 +84,12 @@ def dry_run(
             problems.append(Problem(str(nb), "", f"no notebook for phase {ph}"))
             continue
         problems += check_notebook_parameters(nb, PhaseParams(phase=ph).to_papermill())
+    for i, ch in enumerate(plan.channels if plan is not None else []):
+        if ch.delivery is not None and not os.environ.get(ch.delivery.url_env):
+            where = f"channels[{i}].delivery.url_env"
+            problems.append(
+                Problem(plan_file, where, f"{ch.delivery.url_env} is not set ({ch.name}'s webhook URL)")
+            )
     if database_url_env and not os.environ.get(database_url_env):
         problems.append(Problem("--database-url-env", database_url_env, "is not set (a PostgreSQL URL)"))
     if target_url:

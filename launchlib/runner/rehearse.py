@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, PlanError, RunBroken
+from launchlib.launch.context import FiringAnnouncer
 from launchlib.launch.monitor import Monitor
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.launch.phases import phase_kind
@@ -33,8 +34,9 @@ from launchlib.plan.model import PhaseKind, Plan
 from launchlib.plan.yamlfile import dump_yaml
 from launchlib.probing.probes import check_health
 from launchlib.probing.target import DEFAULT_TOKEN_ENV, Target
-from launchlib.report.html import render_html, write_report
+from launchlib.report.html import render_html
 from launchlib.report.index import write_index
+from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import describe, not_scored, score
 from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
 from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision
@@ -185,6 +187,7 @@ def rehearse(
     alive = (lambda: server.alive) if server is not None else None
     sup = Supervisor(run_dir, plan, compress, pool.interrupt, console, server_alive=alive)
     monitor: Monitor | None = None
+    announcer: FiringAnnouncer | None = None
     results: dict[str, PhaseResult] = {}
     rolled_back = stopped = False
     n_all = len(r.phases)
@@ -199,7 +202,9 @@ def rehearse(
                     console.line(f"[{n:2d}/{n_all}] {phase:6s} skipped ({why})")
                     continue
                 if kind is PhaseKind.DEPLOY and monitor is None:
-                    monitor = Monitor(plan, Target(target_url), run_dir, compress=compress).start()
+                    monitor = Monitor(plan, Target(target_url), run_dir, compress=compress)
+                    monitor.on_firing = announcer = FiringAnnouncer(plan, run_dir, compress)
+                    monitor.start()
                     sup.monitor = monitor
                 if kind is PhaseKind.REVIEW and monitor is not None:  # the launch watch is over
                     sup.monitor = None
@@ -244,6 +249,7 @@ def rehearse(
         for part, stop in (
             ("supervisor", sup.stop),
             ("monitor", monitor.stop if monitor is not None else None),
+            ("webhook deliveries", announcer.close if announcer is not None else None),
             ("simulator", server.stop if server is not None else None),
             ("kernels", pool.close),
         ):
@@ -290,7 +296,12 @@ def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest,
         card = not_scored(card, m.outcome)
     m.scorecard = card
     write_manifest(run_dir, m)
-    write_report(run_dir, m)
+    try:
+        _, problems = write_report(run_dir, m)
+    except Exception as exc:  # the run is recorded (manifest above); a report defect must say so, not hide it
+        problems = [f"report.html not written: {type(exc).__name__}: {exc}"]
+    for p in problems:
+        console.line(f"warning: {p}"[:300])
     write_index(reports)
     for text in describe(card):
         console.line(text)

@@ -22,10 +22,11 @@ from types import FrameType
 
 from launchlib.launch.monitor import Monitor
 from launchlib.plan.model import Plan
+from launchlib.report.explain import explain_decision
 from launchlib.report.scorecard import clock
 from launchlib.runfolder.events import Event, event_time, read_events, record_event
 from launchlib.runfolder.records import DecisionRecord, rollback_decision
-from launchlib.runner.console import Console, explain_decision
+from launchlib.runner.console import Console
 
 __all__ = ["Supervisor"]
 

@@ -8,6 +8,7 @@ covers that phase's items plus the success criteria, passed in as extra findings
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -156,6 +157,25 @@ def evaluate_gate(
 def go_no_go(plan: Plan, ledger: Ledger, *, exclude: Iterable[str] = ()) -> GateResult:
     """The go/no-go gate before T-0: every required pre-launch item passed or signed off."""
     return evaluate_gate(plan, ledger, pre_launch_phases(plan), name="go/no-go", exclude=exclude)
+
+
+def status_html(statuses: list[ItemStatus], gate: GateResult) -> str:
+    """The checklist as a static HTML table (item, owner, state, who, when, comment) under the gate
+    line: what a phase page shows where the widget cannot be drawn (nbconvert HTML, a mail)."""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(s.phase)}</td><td>{e(s.text)}</td><td>{e(s.owner or 'any role')}</td>"
+        f"<td class='launchlib-state-{e(s.state)}'>{e(s.state)}</td><td>{e(s.by or '')}</td>"
+        f"<td>{e((s.at or '')[:19].replace('T', ' '))}</td><td>{e(s.comment or s.check_detail)}</td></tr>"
+        for s in statuses
+    )
+    head = f"{'GO' if gate.go else 'NO-GO'} ({gate.name}): "
+    head += "every required item satisfied" if gate.go else f"{len(gate.reasons())} open"
+    return (
+        f"<div class='launchlib-checklist-table'><p><b>{e(head)}</b></p><table><tr><th>phase</th>"
+        "<th>item</th><th>owner</th><th>state</th><th>who</th><th>when (UTC)</th><th>comment</th></tr>"
+        f"{rows}</table></div>"
+    )
 
 
 def render_status(statuses: list[ItemStatus], gate: GateResult) -> str:

@@ -16,7 +16,7 @@ import ipywidgets as w
 
 from launchlib.errors import LedgerError
 from launchlib.plan.model import ALL_TEAMS, Plan
-from launchlib.signoff.gates import GateResult, ItemStatus, evaluate_gate
+from launchlib.signoff.gates import GateResult, ItemStatus, evaluate_gate, status_html
 from launchlib.signoff.ledger import Ledger, SignState
 from launchlib.signoff.rules import COMMANDER, sign
 
@@ -156,9 +156,11 @@ class Checklist:
         return gate
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display  # there in a kernel; the library imports without IPython
+        from IPython.display import HTML, display  # there in a kernel; the library imports without IPython
 
         display(self.widget)
+        gate = self.gate()  # and the same checklist as a static table: the phase page has no widgets
+        display(HTML(status_html(gate.items, gate)))
 
 
 def item_class(phase: str, item: str) -> str:

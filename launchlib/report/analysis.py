@@ -1,0 +1,267 @@
+"""Post-launch analysis across runs: scorecards side by side, the judge, what-if, incidents, sign-offs.
+
+What ``notebooks/analysis.ipynb`` shows, as tables (pandas) and charts (plotly) computed here:
+
+* the scorecards of the runs side by side and the trend of time to detect, decide, roll back
+  and recover across them;
+* baseline versus candidate per endpoint class (:mod:`launchlib.evaluation.judge`);
+* what-if: the run's samples replayed under a grid of trigger variants
+  (:mod:`launchlib.evaluation.whatif`);
+* each incident classified by the plan's incident classes, with its response times
+  (detected → acknowledged → decided → resolved), and how long each role took to sign off.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from launchlib.errors import RunError
+from launchlib.evaluation.judge import JudgeSettings, judge, overall
+from launchlib.evaluation.whatif import Variant, what_if
+from launchlib.plan.model import IncidentClass, Plan, Tier
+from launchlib.report.run_data import RunData, load_run
+from launchlib.runfolder.events import Event
+from launchlib.runfolder.folder import MANIFEST, Manifest
+
+__all__ = [
+    "Analysis",
+    "analyse_runs",
+    "classify_incident",
+    "incident_table",
+    "judge_table",
+    "resolve_runs",
+    "scorecard_table",
+    "signoff_lateness",
+    "times_figure",
+    "what_if_table",
+]
+
+STEPS = (
+    ("time_to_detect_s", "detect"),
+    ("time_to_decide_s", "decide"),
+    ("time_to_rollback_s", "roll back"),
+    ("time_to_recover_s", "recover"),
+)
+_TIER_CLASS = {Tier.IMMEDIATE: "critical", Tier.FAST: "high", Tier.CONTROLLED: "medium"}
+
+
+def resolve_runs(specs: list[str] | str, reports: Path | str = "reports") -> list[RunData]:
+    """Run folders from paths, run ids under ``reports`` or globs, oldest first (each read once)."""
+    items = specs.replace(",", " ").split() if isinstance(specs, str) else list(specs)
+    folders: list[Path] = []
+    for spec in items:
+        matches = sorted(glob.glob(spec)) or sorted(glob.glob(str(Path(reports) / spec)))
+        if not matches:
+            raise RunError(f"{spec}: no run folder matches (a path, a run id under {reports}, or a glob)")
+        folders += [Path(m).resolve() for m in matches if (Path(m) / MANIFEST).exists()]
+    if not folders:
+        raise RunError(f"{' '.join(items)}: no run folder with a {MANIFEST} among them")
+    runs = [load_run(f) for f in dict.fromkeys(folders)]
+    return sorted(runs, key=lambda r: r.manifest.started)
+
+
+def scorecard_table(runs: list[RunData]) -> pd.DataFrame:
+    """One row per run: outcome, scenario, tier, causes and the scorecard's times (launch s)."""
+    rows = []
+    for r in runs:
+        m, c = r.manifest, r.manifest.scorecard
+        row: dict[str, object] = {"run": m.run_id, "scenario": m.scenario, "outcome": m.outcome}
+        row["tier"] = None if c is None or c.tier is None else str(c.tier)
+        row["causes"] = "" if c is None else ", ".join(c.triggers)
+        for key, label in STEPS:
+            row[f"time to {label} (s)"] = None if c is None else getattr(c, key)
+        row["deadline (s)"] = None if c is None else c.deadline_s
+        row["as expected"] = None if c is None else c.as_expected
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def times_figure(manifests: list[Manifest]) -> go.Figure:
+    """Time to detect, decide, roll back and recover across the runs that rolled back, oldest first."""
+    scored = sorted((m for m in manifests if m.scorecard and m.scorecard.rollback), key=lambda m: m.started)
+    fig = go.Figure()
+    for key, label in STEPS:
+        fig.add_scatter(
+            x=[m.run_id for m in scored],
+            y=[getattr(m.scorecard, key) for m in scored],
+            name=f"time to {label}",
+            mode="lines+markers",
+        )
+    deadlines = {m.scorecard.deadline_s for m in scored if m.scorecard}
+    for d in sorted(x for x in deadlines if x is not None):
+        fig.add_hline(y=d, line_dash="dash", line_color="#c62828", annotation_text=f"tier deadline {d:g} s")
+    fig.update_layout(
+        title={
+            "text": f"Response across {len(scored)} rollback runs (launch s from the fault's onset)",
+            "x": 0.01,
+        },
+        yaxis_title="launch s",
+        template="plotly_white",
+        height=420,
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def judge_table(run: RunData, settings: JudgeSettings | None = None) -> tuple[pd.DataFrame, str, float]:
+    """Baseline versus candidate for one run: a row per class and metric, the verdict and score."""
+    origin = run.origin
+    if origin is None:
+        return pd.DataFrame(), "no data", 0.0
+    d = run.decision
+    verdicts = judge(run.plan, run.samples, origin, d.recorded_at if d else None, settings)
+    worst, score = overall(verdicts)
+    frame = pd.DataFrame([v.as_row() for v in verdicts])
+    return frame, worst, score
+
+
+def what_if_table(run: RunData, variants: list[Variant] | None = None) -> pd.DataFrame:
+    """The run's samples replayed under each variant; launch seconds from T-0."""
+    origin = run.origin
+    if origin is None or run.samples.empty:
+        return pd.DataFrame()
+    d = run.decision
+    end = d.recorded_at if d else None  # what happened after the decision is the rollback's, not the fault's
+    return what_if(
+        run.plan,
+        run.samples,
+        origin,
+        compress=run.manifest.compress,
+        variants=variants,
+        until=end,
+        actual_decided_at=d.decided_at if d else None,
+    )
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z]+", text.lower()) if len(w) > 3}
+
+
+def classify_incident(plan: Plan, trigger_id: str, tier: Tier | None) -> tuple[IncidentClass | None, str]:
+    """The plan's incident class and type for a cause: by the words they share, else by its tier."""
+    best, best_type, best_score = None, "", 0
+    for cls in plan.incidents.classes:
+        for inc in cls.incidents:
+            score = len(_words(trigger_id) & (_words(inc.name) | _words(inc.description)))
+            if score > best_score:
+                best, best_type, best_score = cls, inc.name, score
+    if best is None and tier is not None:
+        best = next((c for c in plan.incidents.classes if c.id == _TIER_CLASS.get(tier)), None)
+        best_type = "unclassified"
+    return best, best_type
+
+
+def incident_table(runs: list[RunData]) -> pd.DataFrame:
+    """Per run with a decision: incident class and type, and detected → acknowledged → decided → resolved."""
+    rows = []
+    for r in runs:
+        d = r.decision
+        if d is None:
+            continue
+        cause = d.triggers[0].id if d.triggers else ""
+        cls, kind = classify_incident(r.plan, cause, d.tier)
+        detected = min((r.launch_s(f.first_at) for f in r.firings if f.id in d.causes), default=None)
+        acked = next(
+            (r.launch_s(float(n["at"])) for n in r.notifications if n.get("kind") == "rollback"), None
+        )
+        decided = r.launch_s(d.recorded_at)
+        resolved = r.event_at(Event.POST_CHECKS_GREEN)
+        rows.append(
+            {
+                "run": r.manifest.run_id,
+                "cause": cause,
+                "class": cls.title if cls else "unclassified",
+                "incident": kind,
+                "response": cls.response if cls else "",
+                "detected": detected,
+                "acknowledged": acked,
+                "decided": decided,
+                "resolved": resolved,
+                "detect → acknowledge (s)": None
+                if detected is None or acked is None
+                else round(acked - detected, 1),
+                "detect → resolve (s)": None
+                if detected is None or resolved is None
+                else round(resolved - detected, 1),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def signoff_lateness(runs: list[RunData]) -> pd.DataFrame:
+    """Per role: sign-offs made, median and longest wait after the phase opened, and how many came
+    after the phase had ended (late). Launch seconds."""
+    rows = []
+    for r in runs:
+        spans = {phase: (start, end) for phase, start, end, _ in r.phase_spans()}
+        for e in r.signoffs:
+            if str(e.source) != "person" or e.phase not in spans:
+                continue
+            at = r.launch_s(datetime.fromisoformat(e.ts).timestamp())
+            start, end = spans[e.phase]
+            rows.append({"role": e.role, "wait_s": max(0.0, at - start), "late": at > end})
+    if not rows:
+        return pd.DataFrame(columns=["role", "sign-offs", "median wait (s)", "longest wait (s)", "late"])
+    df = pd.DataFrame(rows)
+    g = df.groupby("role")
+    return pd.DataFrame(
+        {
+            "sign-offs": g.size(),
+            "median wait (s)": g["wait_s"].median().round(1),
+            "longest wait (s)": g["wait_s"].max().round(1),
+            "late": g["late"].sum().astype(int),
+        }
+    ).reset_index()
+
+
+@dataclass
+class Analysis:
+    """Every table of the post-launch analysis over a set of runs (what the notebook shows and glues)."""
+
+    runs: list[RunData]
+    scorecards: pd.DataFrame
+    verdicts: pd.DataFrame  # per run: the judge's overall verdict and score
+    judged: pd.DataFrame  # per run, class and metric: baseline against candidate
+    what_if: pd.DataFrame  # per run and variant
+    incidents: pd.DataFrame
+    signoffs: pd.DataFrame
+
+    def glue(self) -> None:
+        """Record every table in the running notebook (scrapbook), as JSON records."""
+        import scrapbook as sb  # heavy (papermill, nbformat): only in a notebook
+
+        for name in ("scorecards", "verdicts", "judged", "what_if", "incidents", "signoffs"):
+            frame: pd.DataFrame = getattr(self, name)
+            sb.glue(f"analysis_{name}", json.loads(frame.to_json(orient="records")), encoder="json")
+
+
+def analyse_runs(
+    runs: list[RunData], variants: list[Variant] | None = None, settings: JudgeSettings | None = None
+) -> Analysis:
+    """The analysis of ``runs``: scorecards, judge, what-if, incidents and sign-off lateness."""
+    judged, verdicts, whatifs = [], [], []
+    for r in runs:
+        table, worst, score = judge_table(r, settings)
+        verdicts.append({"run": r.manifest.run_id, "verdict": worst, "score": round(score, 1)})
+        if not table.empty:
+            judged.append(table.assign(run=r.manifest.run_id))
+        wi = what_if_table(r, variants)
+        if not wi.empty:
+            whatifs.append(wi.assign(run=r.manifest.run_id))
+    return Analysis(
+        runs=runs,
+        scorecards=scorecard_table(runs),
+        verdicts=pd.DataFrame(verdicts),
+        judged=pd.concat(judged, ignore_index=True) if judged else pd.DataFrame(),
+        what_if=pd.concat(whatifs, ignore_index=True) if whatifs else pd.DataFrame(),
+        incidents=incident_table(runs),
+        signoffs=signoff_lateness(runs),
+    )

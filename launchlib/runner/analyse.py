@@ -1,0 +1,60 @@
+"""``launchlib analyse``: the post-launch analysis notebook over one run, a list or a glob, as a page.
+
+The runs are checked first (a missing or corrupt run folder is bad input, nothing runs); then
+``notebooks/analysis.ipynb`` runs under papermill on a kernel started next to the output, and
+its executed copy is kept beside the HTML (``analysis.ipynb`` next to ``analysis.html``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from launchlib.errors import RunBroken, RunError
+from launchlib.plan.locations import notebooks_folder
+from launchlib.report.analysis import resolve_runs
+from launchlib.report.html import render_html
+from launchlib.runner.kernels import start_kernel
+
+__all__ = ["ANALYSIS_NOTEBOOK", "analyse"]
+
+ANALYSIS_NOTEBOOK = "analysis.ipynb"
+
+
+def analyse(
+    runs: list[str],
+    out: Path | str,
+    reports: Path | str = "reports",
+    notebooks: Path | None = None,
+) -> Path:
+    """Execute the analysis notebook over ``runs`` and render it to ``out`` (HTML, code hidden)."""
+    import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
+
+    out, reports = Path(out).absolute(), Path(reports).absolute()
+    if out.suffix != ".html":
+        raise RunError(f"-o {out}: the analysis page is HTML: give a path ending in .html")
+    folders = [str(r.run_dir) for r in resolve_runs(runs, reports)]  # bad input stops here
+    src = (notebooks or notebooks_folder()) / ANALYSIS_NOTEBOOK
+    if not src.exists():
+        raise RunError(f"{src}: the analysis notebook is missing")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    executed = out.with_suffix(".ipynb")
+    sockets = tempfile.mkdtemp(prefix="launchlib-kernels-")
+    km = start_kernel(str(out.parent), {}, sockets, warm=False)
+    try:
+        pm.execute_notebook(
+            str(src),
+            str(executed),
+            parameters={"runs": " ".join(folders), "reports": str(reports)},
+            progress_bar=False,
+            km=km,
+        )
+    except pm.PapermillExecutionError as exc:
+        raise RunBroken(
+            f"{executed}: the analysis failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue)[:300]}"
+        ) from None
+    finally:
+        km.shutdown_kernel(now=True)
+        shutil.rmtree(sockets, ignore_errors=True)
+    return render_html(executed, out)

@@ -1,0 +1,100 @@
+"""The canary judge and the what-if replay on synthetic samples with a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from launchlib.evaluation.judge import JudgeSettings, judge, overall
+from launchlib.evaluation.whatif import Variant, variant_grid, variant_plan, what_if
+from launchlib.plan.model import Plan
+from launchlib.plan.thresholds import ConditionMetric
+
+T0 = 1_700_000_000.0
+ENDPOINTS = ["/health", "/api/market", "/api/orders", "/api/risk"]
+
+
+def _samples(
+    slow_after: float = 1.0, fail_after: float = 0.0, fault_at: float = 0.0, seconds: int = 600, seed: int = 7
+) -> pd.DataFrame:
+    """10 requests a second per endpoint, 600 s before the deploy at T0 and ``seconds`` after it;
+    from ``fault_at`` after the deploy, latency × ``slow_after`` and a ``fail_after`` share of 503s."""
+    rng = np.random.default_rng(seed)
+    ts = np.arange(T0 - 600, T0 + seconds, 0.1)
+    rows = []
+    for ep in ENDPOINTS:
+        lat = rng.lognormal(np.log(40), 0.25, ts.size)
+        status = np.full(ts.size, 200)
+        hit = ts > T0 + fault_at
+        lat[hit] *= slow_after
+        status[hit & (rng.random(ts.size) < fail_after)] = 503
+        rows.append(pd.DataFrame({"ts": ts, "endpoint": ep, "latency_ms": lat, "status": status}))
+    df = pd.concat(rows, ignore_index=True)
+    df["release"], df["server_ms"] = "x", np.nan
+    return df.sort_values("ts", ignore_index=True)
+
+
+def _verdict(plan: Plan, df: pd.DataFrame, cls: str, metric: str) -> str:
+    return next(v.verdict for v in judge(plan, df, T0) if v.cls == cls and v.metric == metric)
+
+
+def test_same_release_passes_and_a_slower_one_fails(plan: Plan) -> None:
+    same = judge(plan, _samples(), T0)
+    assert overall(same) == ("pass", 100.0)
+    slow = _samples(slow_after=3.0)
+    assert _verdict(plan, slow, "api", "latency_ms") == "fail"
+    v = next(v for v in judge(plan, slow, T0) if v.cls == "api" and v.metric == "latency_ms")
+    assert v.effect is not None and v.effect > 0.9 and v.p_value is not None and v.p_value < 1e-6
+    assert (
+        v.candidate is not None
+        and v.baseline is not None
+        and v.candidate / v.baseline == pytest.approx(3, rel=0.05)
+    )
+
+
+def test_a_small_shift_is_marginal_and_failures_fail(plan: Plan) -> None:
+    assert _verdict(plan, _samples(slow_after=1.04), "api", "latency_ms") == "marginal"
+    assert _verdict(plan, _samples(fail_after=0.05), "trading", "failure") == "fail"
+    faster = _samples(slow_after=0.5)
+    assert _verdict(plan, faster, "api", "latency_ms") == "pass"  # better is never a failure
+
+
+def test_too_few_samples_is_no_data(plan: Plan) -> None:
+    tiny = _samples().iloc[::2000]
+    assert {v.verdict for v in judge(plan, tiny, T0, settings=JudgeSettings(min_samples=50))} == {"no data"}
+    assert overall([]) == ("no data", 0.0)
+
+
+def test_variant_plan_scales_triggers_and_leaves_the_plan_alone(plan: Plan) -> None:
+    v = variant_plan(plan, Variant(threshold_scale=200.0, window_scale=2.0, for_scale=0.5))
+    for (_, old), (_, new) in zip(plan.triggers(), v.triggers(), strict=True):
+        c, n = old.condition, new.condition
+        if c.threshold is None:
+            assert n == c
+            continue
+        if c.metric in (ConditionMetric.FAILURE_RATIO, ConditionMetric.SUCCESS_RATIO):
+            assert n.threshold is not None and n.threshold <= 1.0
+        else:
+            assert n.threshold == pytest.approx(c.threshold * 200)
+        assert n.window_s == pytest.approx((c.window_s or plan.monitoring.window_s) * 2)
+    assert variant_plan(plan, Variant()).triggers  # the original is untouched:
+    assert next(t for _, t in plan.triggers() if t.id == "api_latency").condition.window_s is None
+
+
+def test_what_if_replays_the_same_engine_and_moves_the_decision(plan: Plan) -> None:
+    df = _samples(slow_after=15.0, fault_at=120.0, seconds=900)  # 600 ms from T+2m
+    grid = variant_grid((1.0, 3.0), (1.0,), (1.0, 2.0))
+    table = what_if(plan, df, T0, variants=grid)
+    assert table["variant"].iloc[0] == Variant().name and len(table) == 4
+    base = table.iloc[0]
+    assert base["decision"] == "rollback" and base["tier"] == "immediate"
+    assert 120 < base["decided_launch_s"] < 240 and "performance_degradation" in base["fired"]
+    slower = table[(table["threshold_scale"] == 1.0) & (table["for_scale"] == 2.0)].iloc[0]
+    assert slower["decided_launch_s"] > base["decided_launch_s"]  # a longer `for` decides later
+    lax = table[(table["threshold_scale"] == 3.0) & (table["for_scale"] == 1.0)].iloc[0]
+    assert "api_latency" not in lax["fired"]  # 600 ms is under 3 × 500 ms
+    shifted = what_if(
+        plan, df, T0, variants=[Variant()], actual_decided_at=T0 + base["decided_launch_s"] - 10
+    )
+    assert shifted.iloc[0]["shift_s"] == pytest.approx(10.0)

@@ -1,0 +1,221 @@
+"""The run report, phase pages, index and post-launch analysis, on real rehearsals, and in a browser."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import LAUNCHLIB, ROOT, cli_env, require_binary
+
+from launchlib.report.index import write_index
+from launchlib.report.run_data import load_run
+from launchlib.runner.console import Console
+from launchlib.runner.rehearse import rehearse
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three archived rehearsals: two rollbacks and a clean launch (T-0 … T+1h)."""
+    reports = tmp_path_factory.mktemp("reports")
+    out = {}
+    for scenario in ("latency-spike", "clean", "outage"):
+        lines: list[str] = []
+        run_dir, m = rehearse(scenario, run_id=scenario, reports=reports, console=Console(echo=lines.append))
+        assert m.scorecard and m.scorecard.as_expected, (m.scorecard, lines)
+        assert not any(line.startswith("warning:") for line in lines), lines
+        out[scenario] = run_dir
+    return out
+
+
+def test_the_report_leads_with_the_outcome_and_opens_offline(runs: dict[str, Path]) -> None:
+    page = (runs["latency-spike"] / "report.html").read_text(encoding="utf-8")
+    assert len(page.encode()) < 6_000_000
+    assert page.count("Plotly.newPlot") == 4  # latency, failure ratio, phase timeline, sign-offs
+    assert not re.search(r"<script[^>]+src=", page), "the report loads nothing from elsewhere"
+    assert page.count("plotly.js v") == 1  # plotly.js inside it, once
+    summary = page[page.index("<h2>Summary") : page.index("<h2>On the launch clock")]
+    assert "Detected " in summary and "inside the immediate tier" in summary and "As expected." in summary
+    assert "DECISION at T+" in summary and "performance_degradation" in summary
+    for section in (
+        "Phases and checklists",
+        "Rollback and its verification",
+        "Communication log",
+        "Sign-off audit trail",
+    ):
+        assert f"<h2>{section}</h2>" in page
+    assert "could not be shown" not in page
+    assert "href='T-0.html'" in page and "Running release is prod-rollback" in page
+    clean = (runs["clean"] / "report.html").read_text(encoding="utf-8")
+    assert "No rollback trigger fired; the launch went ahead." in clean and "<p>No rollback.</p>" in clean
+
+
+def test_phase_pages_hide_code_and_show_the_checklist_as_a_table(runs: dict[str, Path], plan) -> None:  # type: ignore[no-untyped-def]
+    page = (runs["latency-spike"] / "T-24h.html").read_text(encoding="utf-8")
+    assert "ll.open_phase" not in page and "notebook_parameters" not in page  # papermill's report mode
+    table = page[page.index("launchlib-checklist-table") :]
+    for item in plan.phase("T-24h").items:
+        assert html.escape(item.text) in table
+    assert "GO (" in table or "NO-GO (" in table
+
+
+def test_charts_run_on_the_launch_clock(runs: dict[str, Path]) -> None:
+    from launchlib.report.launch_charts import class_series, latency_figure
+
+    run = load_run(runs["latency-spike"])
+    kinds = [m.kind for m in run.markers()]
+    assert kinds[:2] == ["deploy", "onset"] and "decision" in kinds and kinds[-1] == "recovered"
+    s = class_series(run)
+    assert s["launch_s"].min() < 0 < s["launch_s"].max() < 600  # T-0 inside, launch seconds, not wall time
+    fig = latency_figure(run, s)
+    ticks = fig.layout.xaxis.ticktext
+    assert "T-0" in ticks and any(t.startswith("T+") for t in ticks)
+    # the fault (600 ms on every class from T+2m) shows in the p95 after the onset and not before
+    api = s[s["cls"] == "api"]
+    assert api[api["launch_s"].between(150, 170)]["p95"].max() > 400 > api[api["launch_s"] < 0]["p95"].max()
+
+
+def test_the_index_lists_every_run_and_a_broken_one_as_incomplete(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    for name, src in runs.items():
+        shutil.copytree(src, reports / name)
+    (reports / "half").mkdir()
+    (reports / "half" / "events.jsonl").write_text("{}\n")
+    (reports / "corrupt").mkdir()
+    (reports / "corrupt" / "manifest.json").write_text("{not json")
+    page = write_index(reports).read_text(encoding="utf-8")
+    for name in runs:
+        assert f"href='{name}/report.html'" in page
+    assert "incomplete: no manifest.json" in page and "incomplete: " in page.split("corrupt")[1][:300]
+    assert "Plotly.newPlot" in page and (reports / "plotly.min.js").exists()
+
+
+def test_analyse_renders_the_analysis_of_three_runs(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "analysis.html"
+    cmd = [LAUNCHLIB, "analyse", *(str(p) for p in runs.values()), "-o", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=cli_env(), timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"analysis: {out}" and not r.stderr
+    import scrapbook as sb
+
+    scraps = sb.read_notebook(str(out.with_suffix(".ipynb"))).scraps
+    verdicts = {v["run"]: v for v in scraps["analysis_verdicts"].data}
+    assert verdicts["latency-spike"]["verdict"] == "fail" and verdicts["clean"]["verdict"] in (
+        "pass",
+        "marginal",
+    )
+    judged = [
+        j
+        for j in scraps["analysis_judged"].data
+        if j["run"] == "latency-spike" and j["metric"] == "latency_ms"
+    ]
+    assert any(j["verdict"] == "fail" and j["effect"] > 0.3 and j["p_value"] < 0.01 for j in judged)
+    what_if = [w for w in scraps["analysis_what_if"].data if w["run"] == "latency-spike"]
+    assert len(what_if) == 27 and what_if[0]["variant"].startswith("threshold ×1 · window ×1 · for ×1")
+    assert what_if[0]["decision"] == "rollback" and what_if[0]["tier"] == "immediate"
+    incidents = {i["run"]: i for i in scraps["analysis_incidents"].data}
+    assert set(incidents) == {"latency-spike", "outage"} and incidents["latency-spike"]["class"]
+    page = out.read_text(encoding="utf-8")
+    assert (
+        "Baseline versus candidate" in page
+        and "What if the triggers" in page
+        and "import launchlib" not in page
+    )
+
+
+def test_the_analysis_notebook_runs_alone_with_plain_papermill(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out.ipynb"
+    glob = str(next(iter(runs.values())).parent / "*")
+    params = ["-p", "runs", glob, "-y", "threshold_scales: [1.0]\nwindow_scales: [1.0, 2.0]"]
+    proc = subprocess.run(
+        [
+            str(Path(LAUNCHLIB).with_name("papermill")),
+            str(ROOT / "notebooks" / "analysis.ipynb"),
+            str(out),
+            *params,
+            "--no-progress-bar",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import scrapbook as sb
+
+    what_if = sb.read_notebook(str(out)).scraps["analysis_what_if"].data
+    assert len(what_if) == 3 * 2 * 3  # three runs, a 1 × 2 × 3 grid
+
+
+def test_analyse_refuses_a_missing_run(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [LAUNCHLIB, "analyse", str(tmp_path / "nope"), "-o", str(tmp_path / "a.html")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "nope" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_report_index_and_phase_page_draw_in_a_browser_offline(runs: dict[str, Path]) -> None:
+    require_binary(CHROMIUM, "chromium")
+    from playwright.sync_api import sync_playwright
+
+    write_index(runs["clean"].parent)
+    pages = [
+        (runs["latency-spike"] / "report.html", 4),
+        (runs["clean"] / "report.html", 4),
+        (runs["latency-spike"] / "T-0.html", 1),
+        (runs["clean"].parent / "index.html", 1),
+    ]
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        try:
+            context = browser.new_context(viewport={"width": 1300, "height": 1000})
+            blocked: list[str] = []
+
+            def no_network(route) -> None:  # type: ignore[no-untyped-def]
+                blocked.append(route.request.url)
+                route.abort()
+
+            context.route(re.compile(r"^(?!file:).*"), no_network)
+            for path, charts in pages:
+                errors: list[str] = []
+                page = context.new_page()
+                page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda exc, e=errors: e.append(str(exc)))
+                page.goto(path.as_uri())
+                page.wait_for_function(
+                    f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}"
+                )
+                assert page.locator(".js-plotly-plot").count() >= charts, path
+                assert not errors, (path, errors)
+                shot = path.parent / "screenshots" / f"{path.stem}.png"
+                shot.parent.mkdir(exist_ok=True)
+                page.screenshot(path=str(shot), full_page=True)
+                page.close()
+            assert not blocked, blocked
+        finally:
+            browser.close()
+
+
+def test_a_decisions_line_in_the_report_reads_back_typed(runs: dict[str, Path]) -> None:
+    run = load_run(runs["latency-spike"])
+    assert run.decision is not None and run.decision.tier == "immediate"
+    manifest = json.loads((runs["latency-spike"] / "manifest.json").read_text())
+    assert manifest["rollback"]["tier"] == "immediate" and manifest["gate"]["go"] is True
