@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
-import time
+import threading
 from pathlib import Path
 
 import click
@@ -203,9 +204,11 @@ def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path:
     click.echo(f"monitoring {target_url} into {run_dir} (Ctrl-C to stop)")
     why: str | None = None
     answering = True
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or `kill` from a script that ran it with `&`
+        signal.signal(sig, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
-        while why is None:
-            time.sleep(1.0)
+        while why is None and not stop.wait(1.0):
             why = mon.health()
             live = mon.live()
             if answering and live.failure_ratio == 1.0:
