@@ -92,6 +92,10 @@ class Deliveries:
         self._threads = [t for t in self._threads if t.is_alive()]
         return len(self._threads)
 
+    def drain(self) -> int:
+        """Wait for every delivery still on its way: at most the longest channel deadline."""
+        return self.wait(max((c.delivery.deadline_s for c in self.channels if c.delivery), default=0.0))
+
     def _deliver(self, ch: Channel, msg: Message, records: list[dict[str, Any]]) -> None:
         d = ch.delivery
         assert d is not None

@@ -162,9 +162,7 @@ class PhaseContext:
 
     def close(self) -> None:
         if "deliveries" in self.__dict__:  # messages still on their way are recorded before the kernel goes
-            self.deliveries.wait(
-                max((c.delivery.deadline_s for c in self.deliveries.channels if c.delivery), default=0)
-            )
+            self.deliveries.drain()
         for thing in reversed(self._owned):
             thing.stop()
         self._owned.clear()
@@ -274,10 +272,7 @@ class FiringAnnouncer:
 
     def __call__(self, firing: FiringRecord) -> None:
         trig = next((t for _, t in self.plan.triggers() if t.id == firing.id), None)
-        row = next((e for e in self.plan.escalation if trig and e.issue_type == trig.incident), None)
-        chain = [
-            r for label in (row.chain() if row else []) if (r := self.plan.resolve_role(label)) is not None
-        ]
+        chain = self.plan.escalation_chain(trig.incident) if trig else []
         text = explain_firing(firing, self.plan, self.compress, event_time(self.run_dir, Event.DEPLOYED))
         people = [{"role": r.id, "name": r.name, "contact": r.contact} for r in chain]
         append_jsonl(
@@ -298,6 +293,4 @@ class FiringAnnouncer:
         )
 
     def close(self) -> None:
-        self.deliveries.wait(
-            max((c.delivery.deadline_s for c in self.deliveries.channels if c.delivery), default=0)
-        )
+        self.deliveries.drain()

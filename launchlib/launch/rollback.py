@@ -46,8 +46,7 @@ def escalation_roles(plan: Plan, decision: Decision) -> tuple[str, list[str]]:
     triggers = {t.id: t for _, t in plan.triggers()}
     first = next((triggers[c] for c in decision.causes if c in triggers), None)
     issue = first.incident if first else "Technical"
-    row = next((e for e in plan.escalation if e.issue_type == issue), None)
-    chain = [r.id for label in (row.chain() if row else []) if (r := plan.resolve_role(label)) is not None]
+    chain = [r.id for r in plan.escalation_chain(issue)]
     return issue, chain
 
 
@@ -91,14 +90,6 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
         title=f"ROLLBACK · {decision.tier} tier",
         tier=decision.tier,
     )
-    ctx.notify(
-        chain,
-        f"{out.issue_type} incident ({fired}) escalated: {' → '.join(plan.role(r).title for r in chain)}",
-        kind="escalation",
-        event="incident_escalated",
-        title=f"INCIDENT · {out.issue_type}",
-        tier=decision.tier,
-    )
     out.notified = roles
     controlled = next(
         (p for p in plan.rollback.procedures if p.kind is ProcedureKind.CONTROLLED_RELEASE), None
@@ -123,6 +114,15 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
             record_event(ctx.run_dir, Event.DATABASE_RESTORED, procedure=proc.id, **ctx.database.restore())
             out.database_rollback = True
     out.completed = record_event(ctx.run_dir, Event.ROLLBACK_COMPLETED, procedures=out.procedures)["at"]
+    ctx.notify(  # after the switch: nothing but the rollback message stands before it
+        chain,
+        f"{out.issue_type} incident ({fired}) escalated: {' → '.join(plan.role(r).title for r in chain)}",
+        kind="escalation",
+        event="incident_escalated",
+        title=f"INCIDENT · {out.issue_type}",
+        tier=decision.tier,
+    )
+
     ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback
     # the services settle after a restart, and an infrastructure fault may outlast the release
     # rollback: recheck until green or until the tier's deadline (from the decision) has passed

@@ -368,6 +368,11 @@ class Plan(_Strict):
             raise KeyError(f"no role {role!r} in plan (known: {', '.join(r.id for r in self.roles)})")
         return found
 
+    def escalation_chain(self, issue_type: str) -> list[Role]:
+        """The escalation matrix's contacts for ``issue_type``, in order, as the plan's roles."""
+        row = next((e for e in self.escalation if e.issue_type == issue_type), None)
+        return [r for label in (row.chain() if row else []) if (r := self.resolve_role(label)) is not None]
+
     def resolve_role(self, label: str) -> Role | None:
         key = label.strip().lower()
         for r in self.roles:
