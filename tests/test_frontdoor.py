@@ -20,7 +20,7 @@ import pytest
 from conftest import LAUNCHLIB, ROOT, cli_env
 
 from launchlib.launch.monitor import Monitor
-from launchlib.runfolder.events import event_time
+from launchlib.runfolder.events import Event, event_time, read_events
 from launchlib.runfolder.folder import read_manifest
 from launchlib.runner.console import Console
 from launchlib.runner.dryrun import dry_run
@@ -289,7 +289,8 @@ def test_no_false_rollback_with_a_cpu_hog(tmp_path: Path, scenario: str) -> None
     finally:
         hog.kill()
         hog.wait()
-    assert m.scorecard.as_expected, m.scorecard.mismatches
+    pending = [e for e in read_events(tmp_path / scenario) if e["event"] == Event.POST_CHECKS_PENDING]
+    assert m.scorecard.as_expected, (m.scorecard.mismatches, pending)
 
 
 def test_signals_are_not_inherited_by_kernels(tmp_path: Path) -> None:

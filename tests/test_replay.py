@@ -104,3 +104,15 @@ def test_success_criteria(plan: Plan) -> None:
     assert crit["risk_calculation_ms"].passed is False and crit["trading_execution_ms"].passed
     down = synthetic_samples(600, 60, [Paint(0, 6, ("/health",), status=0)], t0=T0)
     assert {c.metric: c for c in evaluate_success(plan, down)}["uptime"].passed is False
+
+
+def test_success_criteria_ignore_the_latency_of_a_stalled_client(plan: Plan) -> None:
+    """A load test whose client was held up (a busy host) is not a slow service: as in the
+    trigger engine, a stalled sample keeps its status but its latency is not judged."""
+    slow = synthetic_samples(600, 60, [Paint(0, 600, ("/api/",), add_ms=900)], t0=T0)
+    assert {c.metric: c for c in evaluate_success(plan, slow)}["p95_latency_ms"].passed is False
+    slow["client_stall_ms"] = (slow["latency_ms"] > 500) * 800.0
+    crit = {c.metric: c for c in evaluate_success(plan, slow)}
+    assert crit["p95_latency_ms"].passed is not False
+    slow.loc[slow["endpoint"].str.startswith("/api/"), "status"] = 503
+    assert {c.metric: c for c in evaluate_success(plan, slow)}["availability"].passed is False

@@ -5,7 +5,9 @@ of health probes answered without a server error; ``availability`` and ``error_r
 over the API classes (api, trading, risk); ``trading_execution_ms`` and
 ``risk_calculation_ms`` are the p95 time the service took for their class, as it reports it
 (``x-server-time-ms``, the samples' ``server_ms``), else the p95 latency the client saw: an
-execution time is the service's, and a busy client's own delays are no part of it. A metric the samples cannot
+execution time is the service's, and a busy client's own delays are no part of it. For the same
+reason a sample whose client stalled longer than ``monitoring.max_client_stall_ms`` keeps its
+status but not its latency, as in the trigger engine. A metric the samples cannot
 measure (``data_processing_ms``) is reported with ``passed: null`` rather than guessed.
 """
 
@@ -51,7 +53,7 @@ def period_metrics(
     r = (
         samples
         if isinstance(samples, RowArrays)
-        else to_rows(samples, names, plan.monitoring.endpoint_classes)
+        else to_rows(samples, names, plan.monitoring.endpoint_classes, plan.monitoring.max_client_stall_ms)
     )
     m = np.ones(len(r.ts), bool)
     if start is not None:

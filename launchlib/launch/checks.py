@@ -122,8 +122,18 @@ def rollback_drill(plan: Plan) -> CheckResult:
 @registers("performance")
 def _performance(ctx: PhaseContext, item: Item) -> CheckResult:
     run = sample(ctx.target, ctx.load_rate, ctx.perf_s)
-    crit = evaluate_success(ctx.plan, run.frame())
+    frame = run.frame()
+    crit = evaluate_success(ctx.plan, frame)
     bad = [c for c in crit if c.passed is False]
+    limit = ctx.plan.monitoring.max_client_stall_ms
+    stalled = int((frame["client_stall_ms"] > limit).sum()) if limit is not None and len(frame) else 0
+    if stalled * 2 > len(frame):  # the client, not the service, was measured: no verdict either way
+        return CheckResult(
+            "performance",
+            False,
+            f"not measured: the load-test client stalled > {limit:g} ms"
+            f" on {stalled} of {len(frame)} requests",
+        )
     unknown = [c.id for c in crit if c.passed is None]
     detail = f"{len(run.rows)} requests in {ctx.perf_s:.1f} s: " + (
         "; ".join(f"{c.text} is {c.value:.4g}" for c in bad) if bad else "every criterion met"

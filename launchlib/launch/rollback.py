@@ -134,6 +134,8 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
         results, attempts = _post_checks(ctx), attempts + 1
         if all(r.passed for _, r in results) or (attempts >= 3 and time.time() + pause > until):
             break
+        failing = {it.id: r.detail for it, r in results if not r.passed}
+        record_event(ctx.run_dir, Event.POST_CHECKS_PENDING, round=attempts, failing=failing)
         time.sleep(pause)
     for it, r in results:
         record_check(ctx.ledger, PHASE, it.id, r.passed, r.detail)

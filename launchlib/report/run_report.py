@@ -27,6 +27,7 @@ from launchlib.report.launch_charts import (
 )
 from launchlib.report.run_data import RunData, load_run
 from launchlib.report.scorecard import clock, describe, verdict
+from launchlib.runfolder.events import Event
 from launchlib.runfolder.folder import MANIFEST, Manifest
 
 __all__ = ["REPORT", "report_page", "write_report"]
@@ -166,7 +167,18 @@ def _rollback(run: RunData) -> str:
         [(c.text, "passed" if c.passed else "failed", c.detail) for c in rb.checks],
         classes=1,
     )
+    rounds = [e for e in run.events if e.get("event") == Event.POST_CHECKS_PENDING]
+    if rounds:  # the rounds before the last: what was not green yet, and when
+        out += f"<p>{len(rounds)} earlier round(s) not green:</p>" + _table(
+            ["when", "round", "failing"],
+            [(at(float(e["at"])), e.get("round", ""), _failing(e)) for e in rounds],
+        )
     return out
+
+
+def _failing(event: dict[str, object]) -> str:
+    failing = event.get("failing")
+    return "; ".join(f"{k}: {v}" for k, v in failing.items()) if isinstance(failing, dict) else ""
 
 
 def _messages(run: RunData) -> str:

@@ -46,6 +46,7 @@ class Event(StrEnum):
     BAD_ROLLBACK = "bad_rollback"  # the release rollback left the wrong release running
     DATABASE_RESTORED = "database_restored"
     ROLLBACK_COMPLETED = "rollback_completed"
+    POST_CHECKS_PENDING = "post_checks_pending"  # a round of post-rollback checks not yet green
     POST_CHECKS_GREEN = "post_checks_green"  # recovered
     PHASE_FINISHED = "phase_finished"
     INTERRUPT = "interrupt"  # the runner stopped a phase (decision, dead monitor, signal)
