@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -18,7 +20,7 @@ from launchlib.evaluation.success import evaluate_success, period_metrics
 from launchlib.evaluation.triggers import evaluate
 from launchlib.launch.context import PhaseContext
 from launchlib.plan.model import KNOWN_CHECKS, Item, Plan
-from launchlib.probing import probes
+from launchlib.probing import probes, world
 from launchlib.probing.probes import CheckResult
 from launchlib.probing.sampler import sample
 from launchlib.probing.synth import Paint, synthetic_samples
@@ -243,6 +245,56 @@ def _trading(ctx: PhaseContext, item: Item) -> CheckResult:
 @registers("risk_smoke")
 def _risk(ctx: PhaseContext, item: Item) -> CheckResult:
     return probes.check_risk(ctx.target)
+
+
+@registers("release_tag")
+def _release_tag(ctx: PhaseContext, item: Item) -> CheckResult:
+    env = ctx.plan.environment
+    res = world.check_release_tag(env.git_repository(), ctx.plan.releases.candidate)
+    if env.repository_env and not env.git_repository():
+        res.detail = f"not checked: environment variable {env.repository_env} is not set"
+    return res
+
+
+@registers("dns")
+def _dns(ctx: PhaseContext, item: Item) -> CheckResult:
+    host = urlsplit(ctx.target.base_url).hostname
+    return world.check_dns([*([host] if host else []), *ctx.plan.environment.hostnames])
+
+
+@registers("tls_certificate")
+def _tls(ctx: PhaseContext, item: Item) -> CheckResult:
+    env, url = ctx.plan.environment, urlsplit(ctx.target.base_url)
+    endpoints = [(url.hostname, url.port or 443)] if url.scheme == "https" and url.hostname else []
+    endpoints += [(h, int(p)) for h, _, p in (ep.rpartition(":") for ep in env.tls_endpoints)]
+    return world.check_tls(endpoints, env.tls_min_days, env.tls_ca_file)
+
+
+@registers("disk_space")
+def _disk(ctx: PhaseContext, item: Item) -> CheckResult:
+    """The Docker host's data root (when the daemon is on this machine), the run folder, and the
+    plan's own paths. A remote Docker host's disk cannot be read through the Engine API: said."""
+    paths: dict[str, str | Path] = {"run folder": ctx.run_dir}
+    paths.update({p: p for p in ctx.plan.environment.disk_paths})
+    remote = ""
+    if ctx.docker_project:
+        from launchlib.backends.docker import DockerDeployer  # heavy and optional: the docker SDK
+
+        assert isinstance(ctx.deployer, DockerDeployer)
+        root = ctx.deployer.client.info().get("DockerRootDir", "")
+        if root and Path(root).is_dir():
+            paths["docker host"] = root
+        else:
+            remote = f"; docker host {root or '?'}: not on this machine, not measured"
+    res = world.check_free_disk(paths, ctx.plan.environment.min_free_disk_gb)
+    if remote:
+        res.detail, res.passed = res.detail + remote, False
+    return res
+
+
+@registers("prometheus_targets")
+def _prometheus_targets(ctx: PhaseContext, item: Item) -> CheckResult:
+    return world.check_prometheus_targets(ctx.prometheus_url)
 
 
 def run_check(ctx: PhaseContext, item: Item) -> CheckResult:

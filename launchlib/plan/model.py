@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from launchlib.plan.channels import Channel, DeliveryKind
+from launchlib.plan.environment import Environment
 from launchlib.plan.thresholds import Condition, Threshold
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Checklists",
     "Conclusion",
     "DeliveryKind",
+    "Environment",
     "Escalation",
     "IncidentClass",
     "IncidentStep",
@@ -77,6 +79,13 @@ KNOWN_CHECKS: dict[str, str] = {
     "triggers": "the rollback-trigger engine watches the target and none has fired",
     "metrics": "a threshold on the monitored metrics holds",
     "signoff": "every required item of the phase is done or waived in the sign-off ledger",
+    "release_tag": "the candidate's release tag exists in the git repository (environment.repository)",
+    "dns": "the target's host and environment.hostnames resolve",
+    "tls_certificate": "the TLS certificate of the target (https) and environment.tls_endpoints is "
+    "trusted and valid for at least environment.tls_min_days",
+    "disk_space": "free disk on the Docker host, the run folder and environment.disk_paths is at "
+    "least environment.min_free_disk_gb",
+    "prometheus_targets": "every target Prometheus scrapes is up",
 }
 
 
@@ -352,6 +361,7 @@ class Plan(_Strict):
     checklists: Checklists = Field(default_factory=Checklists)
     monitoring: Monitoring = Field(default_factory=Monitoring)
     releases: Releases = Field(default_factory=Releases)
+    environment: Environment = Field(default_factory=Environment)
     conclusion: Conclusion = Field(default_factory=Conclusion)
 
     def phase(self, phase: str) -> Phase:

@@ -35,7 +35,8 @@ _CHECKS: list[tuple[str, str]] = [
     (r"database connectivity", "database"),
     (r"health|final system check", "health"),
     (r"monitor (security|trading|risk|system|metrics)", "triggers"),
-    (r"tag .*prod-ready", "deploy_ready"),
+    (r"tag .*prod-ready", "release_tag"),
+    (r"dns", "dns"),
     (r"launch checklist review|launch success declaration", "signoff"),
 ]
 

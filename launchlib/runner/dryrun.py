@@ -90,6 +90,9 @@ def dry_run(
             problems.append(
                 Problem(plan_file, where, f"{ch.delivery.url_env} is not set ({ch.name}'s webhook URL)")
             )
+    repo_env = plan.environment.repository_env if plan is not None else None
+    if repo_env and not os.environ.get(repo_env):
+        problems.append(Problem(plan_file, "environment.repository_env", f"{repo_env} is not set"))
     if database_url_env and not os.environ.get(database_url_env):
         problems.append(Problem("--database-url-env", database_url_env, "is not set (a PostgreSQL URL)"))
     if target_url:
