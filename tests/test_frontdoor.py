@@ -80,6 +80,27 @@ def test_exit_2_for_bad_input_creates_nothing(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and not (root / "reports").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--scenario", "container-stop"], "container_stop acts on containers: needs --docker-project"),
+        (
+            ["--scenario", "outage", "--target", "http://127.0.0.1:1", "--docker-project", "trading"],
+            "outage is the simulator's; a stack takes container_",
+        ),
+        (["--scenario", "container-stop", "--docker-project", "trading"], "needs --target"),
+    ],
+)
+def test_a_fault_that_cannot_be_injected_is_bad_input(tmp_path: Path, args: list[str], expected: str) -> None:
+    """A rehearsal whose fault never happens would score nothing: refused before anything runs."""
+    root = _project(tmp_path)
+    proc = subprocess.run(
+        [LAUNCHLIB, "rehearse", *args], cwd=root, capture_output=True, text=True, env=_env()
+    )
+    assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (root / "reports").exists()
+
+
 def test_exit_3_when_the_target_is_unreachable_at_start(tmp_path: Path) -> None:
     root = _project(tmp_path)
     proc = subprocess.run(

@@ -207,6 +207,8 @@ class DockerDeployer:
         image_env, image_labels = image_cfg.get("Env") or [], image_cfg.get("Labels") or {}
         mode = attrs["HostConfig"].get("NetworkMode", "default")
         nets = attrs["NetworkSettings"].get("Networks") or {}
+        if old.status == "paused":  # a frozen container (a fault, a deadlock) cannot be stopped
+            old.unpause()
         old.stop(timeout=10)
         old.rename(f"{name}-replaced-{int(time.time())}")
         try:

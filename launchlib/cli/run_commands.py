@@ -34,6 +34,12 @@ from launchlib.errors import RunBroken
 @click.option(
     "--signoffs", type=click.Path(path_type=Path), default=Path("parameters/signoffs/rehearsal.yaml")
 )
+@click.option(
+    "--docker-project",
+    default="",
+    help="rehearse a compose stack (with --target): deploy, roll back and act container faults"
+    " through the Docker Engine (DOCKER_HOST)",
+)
 @click.option("--dry-run", is_flag=True, help="check everything the rehearsal needs, run nothing")
 @reports_errors
 def rehearse(
@@ -44,6 +50,7 @@ def rehearse(
     compress: float,
     plan_path: Path,
     signoffs: Path,
+    docker_project: str,
     dry_run: bool,
 ) -> None:
     """Run a whole launch rehearsal, phase by phase; prints the report's path."""
@@ -61,6 +68,7 @@ def rehearse(
             compress=compress,
             plan_path=plan_path,
             signoffs=signoffs,
+            docker_project=docker_project,
         )
         return
     _, m = run(
@@ -72,6 +80,7 @@ def rehearse(
         plan_path=plan_path,
         signoffs=signoffs,
         console=Console(),
+        docker_project=docker_project,
     )
     sys.exit(exit_code(m))
 
@@ -236,17 +245,28 @@ def sim() -> None:
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--restart-s", type=float, default=1.0, show_default=True, help="restart time of a deploy")
 @click.option("--compress", type=float, default=1.0, show_default=True, help="launch seconds per second")
+@click.option(
+    "--release",
+    default="",
+    envvar="LAUNCHLIB_SIM_RELEASE",
+    help="the release it runs at start (default: the previous one); a release-tagged image sets it",
+)
 @reports_errors
 def sim_serve(
-    port: int, host: str, scenario: str | None, seed: int, restart_s: float, compress: float
+    port: int, host: str, scenario: str | None, seed: int, restart_s: float, compress: float, release: str
 ) -> None:
-    """Serve the simulator in the foreground until interrupted."""
+    """Serve the simulator in the foreground until interrupted (SIGINT or SIGTERM)."""
     from launchlib.simulator.app import SimConfig  # lazy: loaded when this command runs
     from launchlib.simulator.scenarios import load_scenario  # lazy: loaded when this command runs
     from launchlib.simulator.server import SimServer  # lazy: loaded when this command runs
 
     faults = list(load_scenario(scenario).faults) if scenario else []
-    server = SimServer(host, port, SimConfig(seed=seed, restart_s=restart_s, compress=compress), faults)
+    cfg = SimConfig(seed=seed, restart_s=restart_s, compress=compress)
+    if release and release not in (cfg.previous, cfg.candidate):
+        msg = f"{release!r}: not {cfg.previous} or {cfg.candidate}"
+        raise click.BadParameter(msg, param_hint="--release")
+    server = SimServer(host, port, cfg, faults)
+    server.state.release = release or server.state.release
     click.echo(
         f"simulator on {server.url} (release {server.state.release}); control API at {server.url}/_sim/state"
     )

@@ -51,6 +51,8 @@ class Event(StrEnum):
     PHASE_FINISHED = "phase_finished"
     INTERRUPT = "interrupt"  # the runner stopped a phase (decision, dead monitor, signal)
     MONITOR_FAILED = "monitor_failed"
+    FAULT_INJECTED = "fault_injected"  # a container fault acted (rehearsals of a real stack)
+    FAULT_CLEARED = "fault_cleared"
 
 
 DECISIONS = "decisions.jsonl"

@@ -20,9 +20,9 @@ from launchlib.probing.probes import check_health
 from launchlib.probing.target import Target
 from launchlib.runfolder.folder import RUN_ID
 from launchlib.signoff.rules import load_signoffs
-from launchlib.simulator.scenarios import load_scenario
+from launchlib.simulator.scenarios import Scenario, load_scenario
 
-__all__ = ["dry_run"]
+__all__ = ["dry_run", "fault_problems", "scenario_file"]
 
 
 def _collect(problems: list[Problem], where: str, exc: LaunchError) -> None:
@@ -30,6 +30,33 @@ def _collect(problems: list[Problem], where: str, exc: LaunchError) -> None:
         problems.extend(exc.problems)
     else:
         problems.extend(Problem(where, "", line) for line in exc.lines())
+
+
+def scenario_file(scenario: str) -> str:
+    """The file a ``--scenario`` names (a name under parameters/scenarios, or a path)."""
+    if scenario.endswith((".yaml", ".yml")):
+        return scenario
+    return str(Path(project_path("parameters/scenarios")) / f"{scenario}.yaml")
+
+
+def fault_problems(sc: Scenario, where: str, target_url: str, docker_project: str) -> list[Problem]:
+    """Faults the rehearsal could not inject are bad input: a fault that never happens would
+    score a rehearsal that rehearsed nothing."""
+    if docker_project and not target_url:
+        return [Problem("--docker-project", docker_project, "needs --target, the URL of the stack's service")]
+    if docker_project:
+        return [
+            Problem(
+                where, f"faults[{i}].kind", f"{f.kind.value} is the simulator's; a stack takes container_*"
+            )
+            for i, f in enumerate(sc.faults)
+            if not f.kind.on_container
+        ]
+    return [
+        Problem(where, f"faults[{i}].kind", f"{f.kind.value} acts on containers: needs --docker-project")
+        for i, f in enumerate(sc.faults)
+        if f.kind.on_container
+    ]
 
 
 def dry_run(
@@ -43,6 +70,7 @@ def dry_run(
     plan_path: Path | str = "parameters/plan.yaml",
     signoffs: Path | str = "",
     database_url_env: str = "",
+    docker_project: str = "",
     notebooks: Path | None = None,
     must_be_new: bool = True,
 ) -> list[Problem]:
@@ -57,7 +85,8 @@ def dry_run(
         _collect(problems, plan_file, exc)
     if scenario:
         try:
-            load_scenario(scenario, Path(project_path("parameters/scenarios")))
+            sc = load_scenario(scenario, Path(project_path("parameters/scenarios")))
+            problems += fault_problems(sc, scenario_file(scenario), target_url, docker_project)
         except LaunchError as exc:
             _collect(problems, scenario, exc)
     if signoffs and plan is not None:

@@ -21,8 +21,9 @@ import shutil
 import socket
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, PlanError, RunBroken
+from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, PlanError, RunBroken, TargetError
 from launchlib.launch.context import FiringAnnouncer
 from launchlib.launch.monitor import Monitor
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
@@ -42,12 +43,17 @@ from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_m
 from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
 from launchlib.runner.console import Console
+from launchlib.runner.dryrun import fault_problems, scenario_file
 from launchlib.runner.execute import execute_phase
 from launchlib.runner.kernels import KernelPool
 from launchlib.runner.supervisor import Supervisor
 from launchlib.signoff.rules import load_signoffs
 from launchlib.simulator.scenarios import Scenario, load_scenario
 from launchlib.simulator.server import SimServer, embedded_simulator
+
+if TYPE_CHECKING:  # the docker SDK is loaded only for a compose project
+    from launchlib.backends.container_faults import ContainerFaults
+    from launchlib.backends.docker import DockerDeployer
 
 __all__ = ["exit_code", "rehearse"]
 
@@ -128,8 +134,12 @@ def rehearse(
     signoffs: Path | str = "parameters/signoffs/rehearsal.yaml",
     notebooks: Path | None = None,
     console: Console | None = None,
+    docker_project: str = "",
 ) -> tuple[Path, Manifest]:
     """Run a whole rehearsal; returns the run folder and its manifest (see the module doc).
+
+    With ``docker_project`` the target is a compose stack (``target_url`` its URL): deploys and
+    rollbacks go through the Docker Engine and the scenario's container faults are acted on it.
 
     Every path is made absolute here, once. Bad input raises before anything is created; a run
     that breaks later returns with outcome ``error: …`` (what was recorded stays).
@@ -147,10 +157,12 @@ def rehearse(
             notebooks / f"{phase}.ipynb", PhaseParams(phase=phase).to_papermill()
         )
     ]
+    problems += fault_problems(sc, scenario_file(scenario), target_url, docker_project)
     if problems:
         raise PlanError(problems)
     if target_url and not (probe := check_health(Target(target_url))).passed:
         raise RunBroken(f"--target {target_url}: unreachable at start ({probe.detail})")
+    stack = _stack(plan, target_url, docker_project) if docker_project else None
     run_dir = create_run(reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     shutil.copyfile(plan_path, run_dir / "plan.yaml")
     dump_yaml(sc.model_dump(mode="json"), run_dir / "scenario.yaml")
@@ -181,11 +193,15 @@ def rehearse(
         compress=compress,
         signoffs=signoffs,
         external_monitor=True,
+        docker_project=docker_project,
     )
     r = _Rehearsal(plan, sc, run_dir, params, notebooks, console)
     pool = KernelPool(str(run_dir), kernel_env)
     alive = (lambda: server.alive) if server is not None else None
     sup = Supervisor(run_dir, plan, compress, pool.interrupt, console, server_alive=alive)
+    faults = _injector(stack, sc, run_dir, compress) if stack else None
+    if faults is not None:
+        sup.injector_error = lambda: faults.error
     monitor: Monitor | None = None
     announcer: FiringAnnouncer | None = None
     results: dict[str, PhaseResult] = {}
@@ -194,6 +210,8 @@ def rehearse(
     try:
         with sup.signals():
             sup.start()
+            if faults is not None:
+                faults.start()  # acts on the launch clock, from the deploy on
             for n, phase in enumerate(r.phases, 1):
                 kind = phase_kind(plan, phase)
                 if stopped or (rolled_back and kind in (PhaseKind.WATCH, PhaseKind.SUCCESS)):
@@ -248,6 +266,8 @@ def rehearse(
     finally:
         for part, stop in (
             ("supervisor", sup.stop),
+            ("container faults", faults.stop if faults is not None else None),
+            ("docker client", stack.close if stack is not None else None),
             ("monitor", monitor.stop if monitor is not None else None),
             ("webhook deliveries", announcer.close if announcer is not None else None),
             ("simulator", server.stop if server is not None else None),
@@ -261,6 +281,23 @@ def rehearse(
                 console.line(f"warning: the {part} did not stop cleanly: {type(exc).__name__}: {exc}")
         _finish(run_dir, reports, plan, sc, m, console)
     return run_dir, m
+
+
+def _stack(plan: Plan, target_url: str, project: str) -> DockerDeployer:
+    """The runner's own client of the compose project (the fault injector's); unreachable: broken."""
+    from launchlib.backends.docker import DockerDeployer  # heavy and optional: the docker SDK
+
+    rel = plan.releases
+    try:
+        return DockerDeployer(Target(target_url), project, previous=rel.previous, candidate=rel.candidate)
+    except TargetError as exc:
+        raise RunBroken(f"--docker-project {project}: {exc}") from None
+
+
+def _injector(stack: DockerDeployer, sc: Scenario, run_dir: Path, compress: float) -> ContainerFaults:
+    from launchlib.backends.container_faults import ContainerFaults  # heavy and optional: the docker SDK
+
+    return ContainerFaults(stack, sc.container_faults(), run_dir, compress)
 
 
 def _header(console: Console, m: Manifest, sc: Scenario, plan: Plan, run_dir: Path, embedded: bool) -> None:

@@ -47,6 +47,7 @@ class Supervisor:
         self.interval = min(1.0, max(0.05, plan.monitoring.interval_s / compress))
         self._interrupt, self.console, self.server_alive = interrupt, console, server_alive
         self.monitor: Monitor | None = None
+        self.injector_error: Callable[[], str | None] | None = None  # a stack's container faults
         self.phase: str | None = None  # the phase whose notebook runs now
         self.watch_decisions = True  # off once the rollback has started
         self.failure: str | None = None  # the run broke: monitor or simulator stopped
@@ -146,6 +147,9 @@ class Supervisor:
                 self.failure = f"monitoring stopped at {self.launch_clock()}: {why}"
                 record_event(self.run_dir, Event.MONITOR_FAILED, reason=why)
                 self._stop_phase(self.failure)
+        if self.failure is None and self.injector_error is not None and (why := self.injector_error()):
+            self.failure = why
+            self._stop_phase(self.failure)
         if self.failure is None and self.server_alive is not None and not self.server_alive():
             self.failure = f"the embedded simulator stopped at {self.launch_clock()}"
             self._stop_phase(self.failure)

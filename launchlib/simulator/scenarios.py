@@ -46,6 +46,17 @@ class FaultKind(StrEnum):
     MONITORING_GAP = "monitoring_gap"  # /metrics and /health stop answering
     FLAPPING = "flapping"  # outage that switches on and off every ``period_s``
     BAD_ROLLBACK = "bad_rollback"  # the emergency rollback restarts the current release
+    # faults of a real stack, acted on its containers through the Docker Engine API (a rehearsal
+    # with --docker-project): until end_s a paused container is unpaused, a stopped or killed one
+    # started again; a restart is one act. The simulator has no containers and ignores them.
+    CONTAINER_PAUSE = "container_pause"
+    CONTAINER_STOP = "container_stop"
+    CONTAINER_KILL = "container_kill"
+    CONTAINER_RESTART = "container_restart"
+
+    @property
+    def on_container(self) -> bool:
+        return self.value.startswith("container_")
 
 
 class Binding(StrEnum):
@@ -72,11 +83,18 @@ class Fault(BaseModel):
     status: int = 500
     mode: str = "503"
     period_s: float = 20.0
+    # a container fault's compose service: with binding 'release', the candidate's containers
+    # (of this service, or all release services when unset); with 'infrastructure', this service
+    service: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Fault:
         if self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
+        if self.kind.on_container and self.binding is Binding.INFRASTRUCTURE and not self.service:
+            raise ValueError(f"an infrastructure {self.kind.value} fault needs the service it stops")
+        if self.service and not self.kind.on_container:
+            raise ValueError(f"service applies to container faults, not to {self.kind.value}")
         if self.mode not in ("503", "timeout"):
             raise ValueError("mode must be '503' or 'timeout'")
         if self.kind is FaultKind.LATENCY and not (self.latency_ms or self.ramp_to_ms or self.jitter_ms):
@@ -84,8 +102,8 @@ class Fault(BaseModel):
         return self
 
     def applies(self, t: float, release: str, path: str) -> bool:
-        """Whether this fault affects a request to ``path`` at launch time ``t``."""
-        if t < self.start_s or (self.end_s is not None and t >= self.end_s):
+        """Whether this fault affects a request to ``path`` at launch time ``t`` (in the simulator)."""
+        if self.kind.on_container or t < self.start_s or (self.end_s is not None and t >= self.end_s):
             return False
         if self.binding is Binding.RELEASE and release != self.release:
             return False
@@ -135,6 +153,14 @@ class Scenario(BaseModel):
 
     def has(self, kind: FaultKind) -> bool:
         return any(f.kind is kind for f in self.faults)
+
+    def container_faults(self) -> list[Fault]:
+        """The faults a rehearsal acts on a compose project's containers (``--docker-project``)."""
+        return [f for f in self.faults if f.kind.on_container]
+
+    def simulator_faults(self) -> list[Fault]:
+        """The faults only the simulator can inject (a real stack cannot be made to answer 503)."""
+        return [f for f in self.faults if not f.kind.on_container]
 
 
 def list_scenarios(folder: Path | str = DEFAULT_SCENARIOS) -> list[str]:
