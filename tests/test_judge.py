@@ -98,3 +98,17 @@ def test_what_if_replays_the_same_engine_and_moves_the_decision(plan: Plan) -> N
         plan, df, T0, variants=[Variant()], actual_decided_at=T0 + base["decided_launch_s"] - 10
     )
     assert shifted.iloc[0]["shift_s"] == pytest.approx(10.0)
+
+
+def test_what_if_on_shared_bins_equals_a_fresh_replay_per_variant(plan: Plan) -> None:
+    """The grid bins the samples once; each variant must judge exactly as its own replay would."""
+    from launchlib.evaluation.triggers import evaluate
+
+    df = _samples(slow_after=15.0, fault_at=120.0, seconds=900)
+    grid = variant_grid((0.8, 1.0, 3.0), (0.5, 1.0, 2.0), (0.5, 2.0))
+    table = what_if(plan, df, T0, variants=grid)
+    for v, row in zip(grid, table.itertuples(), strict=True):
+        d, engine = evaluate(variant_plan(plan, v), df, T0, until=float(df["ts"].max()))
+        fired = {f.id: round(f.first_at - T0, 1) for f in engine.fired.values()}
+        expected = ", ".join(f"{k} @{s:g}s" for k, s in sorted(fired.items(), key=lambda kv: kv[1]))
+        assert (row.decision, row.tier, row.fired) == (d.decision, d.tier and str(d.tier), expected), v

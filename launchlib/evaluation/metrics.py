@@ -139,6 +139,7 @@ class Aggregates:
     base_last_ts: float = -np.inf
     base_first_ts: float = np.inf
     rows: int = 0
+    _cum: dict[tuple[int, ...], np.ndarray] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         c = len(self.class_names)
@@ -199,6 +200,7 @@ class Aggregates:
     def _add(self, r: RowArrays) -> None:
         if len(r.ts) == 0:
             return
+        self._cum.clear()  # cumulative histograms (batch evaluation) are stale from here
         self.rows += len(r.ts)
         c = len(self.class_names)
         before = r.ts <= self.deploy_at
@@ -258,11 +260,23 @@ class Aggregates:
         """
         first = max(int(ks.min()) - width + 1, 0)
         last = min(int(ks.max()), arr.shape[0] - 1)
-        part = arr[first : last + 1]
-        if slots is not None:
-            part = part[:, slots, :].sum(axis=1)
-        cum = np.concatenate([np.zeros((1, *part.shape[1:]), np.int64), np.cumsum(part, axis=0)])
-        hi = np.clip(ks - first + 1, 0, len(part))
+        if first == 0 and slots is not None and arr is self.hist:
+            # a batch over the whole run (replay, what-if): the histograms' running sum does not
+            # depend on the window, so every trigger and variant over these classes shares it
+            key = tuple(slots)
+            if key not in self._cum:
+                part = self.hist[:, slots, :].sum(axis=1)
+                self._cum[key] = np.concatenate(
+                    [np.zeros((1, part.shape[1]), np.int64), np.cumsum(part, axis=0)]
+                )
+            cum, size = self._cum[key], arr.shape[0]
+        else:
+            part = arr[first : last + 1]
+            if slots is not None:
+                part = part[:, slots, :].sum(axis=1)
+            cum = np.concatenate([np.zeros((1, *part.shape[1:]), np.int64), np.cumsum(part, axis=0)])
+            size = len(part)
+        hi = np.clip(ks - first + 1, 0, size)
         lo = np.clip(ks - width - first + 1, 0, None)
         lo = np.minimum(lo, hi)
         out: np.ndarray = cum[hi] - cum[lo]

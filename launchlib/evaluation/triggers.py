@@ -100,6 +100,21 @@ class TriggerEngine:
         mon = self.plan.monitoring
         return to_rows(samples, self.class_names, mon.endpoint_classes, mon.max_client_stall_ms)
 
+    def share(self, other: TriggerEngine) -> None:
+        """Judge the rows ``other`` was fed without feeding them again (a what-if variant of the
+        same plan: other thresholds, windows or ``for``, the same classes and interval)."""
+        a, b = self.agg, other.agg
+        same = (a.deploy_at, a.interval_s, a.class_names, a.statuses, a.latency_classes) == (
+            b.deploy_at,
+            b.interval_s,
+            b.class_names,
+            b.statuses,
+            b.latency_classes,
+        )
+        if not same:
+            raise ValueError("cannot share aggregates: the engines differ in deploy, interval or classes")
+        self.agg = b
+
     def feed_events(self, events: Iterable[tuple[float, str]]) -> None:
         """Add external events, e.g. ``(ts, "security_alert")``, or a trigger id for a manual one."""
         self.events += [(float(t), str(e)) for t, e in events]

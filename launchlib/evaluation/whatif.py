@@ -83,14 +83,15 @@ def what_if(
     """One row per variant: fired triggers (launch s after the deploy), decision, tier, shift.
 
     ``shift_s`` is the variant's decision minus ``actual_decided_at`` in launch seconds
-    (negative: earlier); the sample rows are converted once and shared by every variant.
+    (negative: earlier); the samples are converted and binned once and shared by every variant.
     """
-    rows = TriggerEngine(plan, deploy_at, compress=compress).rows(samples)
+    fed = TriggerEngine(plan, deploy_at, compress=compress)
+    fed.feed(samples)
     end = until if until is not None else float(samples["ts"].max()) if not samples.empty else deploy_at
     out = []
     for v in variants if variants is not None else variant_grid():
         engine = TriggerEngine(variant_plan(plan, v), deploy_at, compress=compress)
-        engine.feed(rows)
+        engine.share(fed)  # the samples are binned once; a variant only re-reads the bins
         engine.advance(end)
         d = engine.decision()
         fired = {f.id: round((f.first_at - deploy_at) * compress, 1) for f in engine.fired.values()}
