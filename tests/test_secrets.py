@@ -21,6 +21,7 @@ from launchlib.simulator.server import SimServer
 
 TOKEN = "adm1n-T0KEN-5e2b91"
 PASSWORD = "pg-PASS-0c44d7"
+GIT_TOKEN = "g1t-T0KEN-93ad0c"  # in a repository URL, for the release-tag check
 
 
 def test_dsn_passwords_are_split_off_and_masked() -> None:
@@ -54,6 +55,12 @@ def test_no_secret_reaches_a_run_folder_the_index_or_the_console(tmp_path: Path,
     slack["delivery"] = {"kind": "slack", "url_env": "LAUNCHLIB_TEST_SLACK_URL"}
     plan = tmp_path / "plan.yaml"
     plan.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    # the T-24h run also checks the release tag in a repository whose URL carries a token
+    data["environment"] = {"repository_env": "LAUNCHLIB_TEST_GIT_URL"}
+    check = {"id": "release_tag_exists", "text": "Release tag exists", "check": "release_tag"}
+    data["phases"][0]["items"].append(check)
+    tag_plan = tmp_path / "plan-tag.yaml"
+    tag_plan.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     sc = load_scenario("latency-spike")
     cfg = SimConfig(
         seed=sc.seed,
@@ -67,12 +74,13 @@ def test_no_secret_reaches_a_run_folder_the_index_or_the_console(tmp_path: Path,
         "LAUNCHLIB_ADMIN_TOKEN": TOKEN,
         "LAUNCHLIB_TEST_SLACK_URL": hook.url,
         "LAUNCHLIB_TEST_DATABASE_URL": dsn,
+        "LAUNCHLIB_TEST_GIT_URL": f"https://deploy:{GIT_TOKEN}@127.0.0.1:1/trading.git",
     }
     reports = tmp_path / "reports"
     consoles = []
     try:
         with SimServer("127.0.0.1", 0, cfg, list(sc.faults)) as sim:
-            common = ["--reports", str(reports), "--plan", str(plan), "--target", sim.url]
+            common = ["--reports", str(reports), "--target", sim.url]
             commands = [
                 [
                     LAUNCHLIB,
@@ -84,9 +92,21 @@ def test_no_secret_reaches_a_run_folder_the_index_or_the_console(tmp_path: Path,
                     "600",
                     "--database-url-env",
                     "LAUNCHLIB_TEST_DATABASE_URL",
+                    "--plan",
+                    str(tag_plan),
                     *common,
                 ],
-                [LAUNCHLIB, "rehearse", "--scenario", "latency-spike", "--run-id", "hooks", *common],
+                [
+                    LAUNCHLIB,
+                    "rehearse",
+                    "--scenario",
+                    "latency-spike",
+                    "--run-id",
+                    "hooks",
+                    "--plan",
+                    str(plan),
+                    *common,
+                ],
             ]
             for cmd in commands:
                 r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
@@ -96,10 +116,11 @@ def test_no_secret_reaches_a_run_folder_the_index_or_the_console(tmp_path: Path,
         hook.stop()
     assert hook.bodies, "the rehearsal used the webhook"
     assert (reports / "db-check" / "backups").is_dir(), "the T-24h check used the database"
+    assert "***@127.0.0.1:1" in (reports / "db-check" / "T-24h.html").read_text(), "and the repository"
     assert (reports / "index.html").exists()
     files = [p for p in reports.rglob("*") if p.is_file()]
     assert len(files) > 20
-    for secret in (TOKEN, HOOK_SECRET, PASSWORD):
+    for secret in (TOKEN, HOOK_SECRET, PASSWORD, GIT_TOKEN):
         leaked = [str(p.relative_to(reports)) for p in files if secret.encode() in p.read_bytes()]
         assert not leaked, (secret, leaked)
         assert not any(secret in c for c in consoles), secret
