@@ -250,3 +250,15 @@ def test_rehearsal_of_a_stack_with_a_container_fault(
     assert "container_" not in " ".join(card.triggers)  # causes are triggers, the fault is the scenario's
     said = " ".join(b["text"] for b in slack.bodies)
     assert "ROLLBACK · immediate tier" in said and "ROLLBACK COMPLETE" in said, said
+
+
+def test_dry_run_checks_the_engine_and_the_project(
+    sim_stack: SimStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from launchlib.runner.dryrun import dry_run
+
+    monkeypatch.setenv("DOCKER_HOST", sim_stack.docker_url)
+    kw = {"scenario": "container-stop", "target_url": sim_stack.url, "signoffs": ""}
+    assert dry_run(**kw, docker_project=sim_stack.project) == []
+    [problem] = dry_run(**kw, docker_project="no-such-project")
+    assert problem.file == "--docker-project" and "no container runs an image tagged" in str(problem)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from launchlib.errors import LaunchError, PlanError, Problem
+from launchlib.errors import LaunchError, PlanError, Problem, TargetError
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import notebooks_folder, project_path
@@ -128,4 +128,24 @@ def dry_run(
         probe = check_health(Target(target_url))
         if not probe.passed:
             problems.append(Problem("--target", target_url, f"not reachable or not healthy: {probe.detail}"))
+    if docker_project and target_url and plan is not None:
+        problems += _stack_problems(plan, target_url, docker_project)
     return problems
+
+
+def _stack_problems(plan: Plan, target_url: str, project: str) -> list[Problem]:
+    """The Docker Engine answers and the project has release containers to deploy and fault."""
+    from launchlib.backends.docker import DockerDeployer  # heavy and optional: the docker SDK
+
+    rel = plan.releases
+    try:
+        dep = DockerDeployer(Target(target_url), project, previous=rel.previous, candidate=rel.candidate)
+    except TargetError as exc:
+        return [Problem("--docker-project", project, str(exc))]
+    try:
+        dep.release_containers()
+    except TargetError as exc:
+        return [Problem("--docker-project", project, str(exc))]
+    finally:
+        dep.close()
+    return []
