@@ -63,7 +63,11 @@ def check_release_tag(repository: str | None, tag: str, timeout_s: float = 20.0)
     if proc.returncode != 0:
         reason = (proc.stderr.strip().splitlines() or [f"git exited {proc.returncode}"])[-1]
         return CheckResult("release_tag", False, f"{where}: {reason.replace(repository, where)}")
-    refs = dict(reversed(line.split("\t", 1)) for line in proc.stdout.splitlines() if "\t" in line)
+    refs: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref:
+            refs[ref] = sha
     commit = refs.get(f"refs/tags/{tag}^{{}}") or refs.get(f"refs/tags/{tag}")
     if commit is None:
         return CheckResult("release_tag", False, f"tag {tag} not found in {where}")
@@ -116,7 +120,9 @@ def check_tls(
         return CheckResult(
             "tls_certificate", False, "not checked: no https target and no environment.tls_endpoints"
         )
-    bad, good, days = [], [], {}
+    bad: list[str] = []
+    good: list[str] = []
+    days: dict[str, float] = {}
     for host, port in endpoints:
         where = f"{host}:{port}"
         try:
@@ -137,7 +143,9 @@ def check_free_disk(paths: Mapping[str, str | Path], min_free_gb: float) -> Chec
     """Free space on each filesystem (``label → path``) is at least ``min_free_gb``."""
     if not paths:
         return CheckResult("disk_space", False, "not checked: no paths")
-    bad, good, free = [], [], {}
+    bad: list[str] = []
+    good: list[str] = []
+    free: dict[str, float] = {}
     for label, path in paths.items():
         try:
             gb = shutil.disk_usage(path).free / GB
