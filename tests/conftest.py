@@ -69,6 +69,26 @@ def require_binary(name: str, package: str) -> str:
     pytest.skip(msg)
 
 
+def build_image(client, tag: str, files: dict[str, bytes]) -> None:
+    """Build ``tag`` on a Docker Engine from in-memory files (a Dockerfile and what it copies)."""
+    import gc
+    import io
+    import tarfile
+    import warnings
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+    buf.seek(0)
+    with warnings.catch_warnings():  # docker-py leaves each build's streamed response to the GC
+        warnings.simplefilter("ignore", ResourceWarning)
+        client.images.build(fileobj=buf, custom_context=True, tag=tag)
+        gc.collect()
+
+
 def free_port() -> int:
     import socket
 

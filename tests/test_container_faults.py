@@ -9,15 +9,11 @@ pause it and requests hang, replace its image and the other release answers.
 
 from __future__ import annotations
 
-import gc
-import io
 import json
 import os
 import sys
-import tarfile
 import time
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +22,7 @@ import docker
 import httpx
 import pytest
 import yaml
-from conftest import ROOT, free_port, require_binary
+from conftest import ROOT, build_image, free_port, require_binary
 from test_webhooks import Receiver
 
 from launchlib.backends.base import wait_release
@@ -50,8 +46,8 @@ SERVE = (
 HEALTH = ["/bin/busybox", "sh", "-c", "/bin/busybox wget -q -O /dev/null http://127.0.0.1:$PORT/health"]
 
 
-def _context(busybox: bytes, release: str) -> io.BytesIO:
-    files = {
+def _image_files(busybox: bytes, release: str) -> dict[str, bytes]:
+    return {
         "Dockerfile": (
             "FROM scratch\nCOPY busybox /bin/busybox\n"
             f"ENV LAUNCHLIB_SIM_RELEASE={release}\n"
@@ -60,14 +56,6 @@ def _context(busybox: bytes, release: str) -> io.BytesIO:
         ).encode(),
         "busybox": busybox,
     }
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o755
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return buf
 
 
 def _mounts() -> dict[str, dict[str, str]]:
@@ -81,13 +69,8 @@ def _mounts() -> dict[str, dict[str, str]]:
 def engine(docker_engine: str) -> Iterator[docker.DockerClient]:
     busybox = Path(require_binary("/bin/busybox", "busybox-static")).read_bytes()
     client = docker.DockerClient(base_url=docker_engine)
-    with warnings.catch_warnings():  # docker-py leaves each build's streamed response to the GC
-        warnings.simplefilter("ignore", ResourceWarning)
-        for release in (PREVIOUS, CANDIDATE):
-            client.images.build(
-                fileobj=_context(busybox, release), custom_context=True, tag=f"{REPO}:{release}"
-            )
-        gc.collect()
+    for release in (PREVIOUS, CANDIDATE):
+        build_image(client, f"{REPO}:{release}", _image_files(busybox, release))
     yield client
     client.close()
 
@@ -98,6 +81,11 @@ class SimStack:
     url: str
     docker_url: str
     client: docker.DockerClient
+
+    def deployer(self) -> DockerDeployer:
+        return DockerDeployer(
+            Target(self.url), self.project, previous=PREVIOUS, candidate=CANDIDATE, docker_url=self.docker_url
+        )
 
     def api(self) -> docker.models.containers.Container:
         return self.client.containers.get(f"{self.project}-api-1")
@@ -150,13 +138,7 @@ def test_a_fault_acts_at_its_launch_time_and_is_cleared_at_its_end(
 ) -> None:
     """On the launch clock (the run's deploy event, compressed 20×): nothing before ``start_s``,
     the service gone from then, back at ``end_s``; both acts are events naming the container."""
-    dep = DockerDeployer(
-        Target(sim_stack.url),
-        sim_stack.project,
-        previous=PREVIOUS,
-        candidate=CANDIDATE,
-        docker_url=sim_stack.docker_url,
-    )
+    dep = sim_stack.deployer()
     fault = Fault(kind=kind, binding=Binding.INFRASTRUCTURE, service="api", start_s=40, end_s=120)
     faults = ContainerFaults(dep, [fault], tmp_path, compress=20.0)
     try:
@@ -185,13 +167,7 @@ def test_a_fault_acts_at_its_launch_time_and_is_cleared_at_its_end(
 def test_a_release_fault_follows_the_candidate(sim_stack: SimStack, tmp_path: Path) -> None:
     """Bound to the candidate: on a stack still on the previous release it finds nothing to stop,
     says so, and the service keeps answering."""
-    dep = DockerDeployer(
-        Target(sim_stack.url),
-        sim_stack.project,
-        previous=PREVIOUS,
-        candidate=CANDIDATE,
-        docker_url=sim_stack.docker_url,
-    )
+    dep = sim_stack.deployer()
     faults = ContainerFaults(dep, [Fault(kind=FaultKind.CONTAINER_STOP, start_s=0)], tmp_path, compress=20.0)
     record_event(tmp_path, Event.DEPLOYED, release=PREVIOUS)
     try:

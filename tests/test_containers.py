@@ -6,19 +6,15 @@ each test runs a small compose-labelled project on the host network (127.0.0.1 o
 
 from __future__ import annotations
 
-import gc
-import io
 import json
-import tarfile
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
 import pytest
-from conftest import free_port, require_binary
+from conftest import build_image, free_port, require_binary
 
 from launchlib.backends.base import wait_release
 from launchlib.backends.docker import PROJECT_LABEL, SERVICE_LABEL, DockerDeployer
@@ -38,8 +34,8 @@ HEALTH = [
 ]
 
 
-def _image_context(busybox: bytes, release: str, cmd: str) -> io.BytesIO:
-    files = {
+def _image_files(busybox: bytes, release: str, cmd: str) -> dict[str, bytes]:
+    return {
         "Dockerfile": (
             "FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\n"
             f"HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD {json.dumps(HEALTH)}\n"
@@ -49,14 +45,6 @@ def _image_context(busybox: bytes, release: str, cmd: str) -> io.BytesIO:
         "www/version": json.dumps({"release": release}).encode(),
         "www/health": b'{"status": "ok"}',
     }
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o755
-            tar.addfile(info, io.BytesIO(data))
-    buf.seek(0)
-    return buf
 
 
 @pytest.fixture(scope="module")
@@ -64,17 +52,14 @@ def engine(docker_engine: str) -> Iterator[docker.DockerClient]:
     """The engine with the test images built: previous, candidate, a broken release, a database."""
     busybox = Path(require_binary("/bin/busybox", "busybox-static")).read_bytes()
     builds = {
-        f"{REPO}:{PREVIOUS}": _image_context(busybox, PREVIOUS, SERVE),
-        f"{REPO}:{CANDIDATE}": _image_context(busybox, CANDIDATE, SERVE),
-        f"{REPO}:{BROKEN}": _image_context(busybox, BROKEN, "exit 3"),
-        "launchlib-test/postgres:15": _image_context(busybox, "none", "exec /bin/busybox sleep 3600"),
+        f"{REPO}:{PREVIOUS}": _image_files(busybox, PREVIOUS, SERVE),
+        f"{REPO}:{CANDIDATE}": _image_files(busybox, CANDIDATE, SERVE),
+        f"{REPO}:{BROKEN}": _image_files(busybox, BROKEN, "exit 3"),
+        "launchlib-test/postgres:15": _image_files(busybox, "none", "exec /bin/busybox sleep 3600"),
     }
     client = docker.DockerClient(base_url=docker_engine)
-    with warnings.catch_warnings():  # docker-py leaves each build's streamed response to the GC
-        warnings.simplefilter("ignore", ResourceWarning)
-        for tag, context in builds.items():
-            client.images.build(fileobj=context, custom_context=True, tag=tag)
-        gc.collect()
+    for tag, files in builds.items():
+        build_image(client, tag, files)
     yield client
     client.close()
 
