@@ -223,6 +223,8 @@ def test_rehearsal_of_a_stack_with_a_container_fault(
     assert api.attrs["Config"]["Image"] == f"{REPO}:{PREVIOUS}" and api.status == "running"
     assert httpx.get(f"{sim_stack.url}/version").json()["release"] == PREVIOUS
     assert any(line.startswith("DECISION at T+3m") for line in lines), lines
+    kind = scenario.replace("-", "_")
+    assert f"  stack      docker project {sim_stack.project}; faults: {kind} (release) at T+3m00s" in lines
     assert "container_" not in " ".join(card.triggers)  # causes are triggers, the fault is the scenario's
     said = " ".join(b["text"] for b in slack.bodies)
     assert "ROLLBACK · immediate tier" in said and "ROLLBACK COMPLETE" in said, said

@@ -38,7 +38,7 @@ from launchlib.probing.target import DEFAULT_TOKEN_ENV, Target
 from launchlib.report.html import render_html
 from launchlib.report.index import write_index
 from launchlib.report.run_report import write_report
-from launchlib.report.scorecard import describe, not_scored, score
+from launchlib.report.scorecard import clock, describe, not_scored, score
 from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
 from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
@@ -184,7 +184,7 @@ def rehearse(
         host=socket.gethostname(),
     )
     write_manifest(run_dir, m)
-    _header(console, m, sc, plan, run_dir, embedded=server is not None)
+    _header(console, m, sc, plan, run_dir, embedded=server is not None, docker_project=docker_project)
     params = PhaseParams(
         run_dir=str(run_dir),
         plan_path=str(run_dir / "plan.yaml"),
@@ -300,13 +300,27 @@ def _injector(stack: DockerDeployer, sc: Scenario, run_dir: Path, compress: floa
     return ContainerFaults(stack, sc.container_faults(), run_dir, compress)
 
 
-def _header(console: Console, m: Manifest, sc: Scenario, plan: Plan, run_dir: Path, embedded: bool) -> None:
+def _header(
+    console: Console,
+    m: Manifest,
+    sc: Scenario,
+    plan: Plan,
+    run_dir: Path,
+    embedded: bool,
+    docker_project: str = "",
+) -> None:
     rel = plan.releases
     where = f"embedded simulator {m.target}" if embedded else m.target
     console.line(f"launchlib rehearse · run {m.run_id}")
     about = " ".join(sc.description.split())
     console.line(f"  scenario   {sc.name}: {about if len(about) < 100 else about[:99] + '…'}")
     console.line(f"  target     {where} ({rel.previous} → {rel.candidate})")
+    if docker_project:
+        faults = sc.container_faults()
+        acts = ", ".join(
+            f"{f.kind.value} ({f.service or f.binding.value}) at {clock(f.start_s)}" for f in faults
+        )
+        console.line(f"  stack      docker project {docker_project}; faults: {acts or 'none'}")
     console.line(f"  clock      {m.compress:g}× (T+1h takes {3600 / m.compress / 60:.1f} real minutes)")
     console.line(f"  run folder {run_dir}")
 
