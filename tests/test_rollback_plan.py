@@ -74,3 +74,55 @@ def test_the_validator_checks_what_the_plan_declares(
     with pytest.raises(PlanError) as err:
         load_plan(_plan(tmp_path, (old, new)))
     assert any(expected in line for line in err.value.lines()), err.value.lines()
+
+
+def test_after_a_rollback_performance_is_judged_against_the_release_before_the_launch(tmp_path: Path) -> None:
+    """The restored release is held to its own pre-launch samples (a real simulator, a real
+    monitor): as before, it passes on the monitor's samples; 300 ms slower on the API, it fails
+    and says where; with the monitor gone a load test is judged; without a baseline, the
+    absolute criteria."""
+    import time
+
+    from launchlib.launch.context import open_phase
+    from launchlib.launch.monitor import Monitor
+    from launchlib.launch.recovery import performance_as_before
+    from launchlib.plan.files import load_plan
+    from launchlib.probing.target import Target
+    from launchlib.runfolder.events import Event, record_event
+    from launchlib.simulator.app import SimConfig
+    from launchlib.simulator.scenarios import Binding, Fault
+    from launchlib.simulator.server import SimServer
+
+    slow = Fault(
+        kind="latency", binding=Binding.INFRASTRUCTURE, start_s=0, endpoints=("/api/",), latency_ms=300
+    )
+    run = tmp_path / "run"
+    with SimServer(config=SimConfig(restart_s=0.05), faults=[slow]) as srv:
+        monitor = Monitor(load_plan(PLAN_PATH), Target(srv.url), run).start()
+        ctx = open_phase("T+24h", run_dir=str(run), target_url=srv.url, signoffs="")
+        try:
+            time.sleep(4.0)  # the baseline: the previous release before the deploy
+            record_event(run, Event.DEPLOYED, release="v1.0-prod-ready")
+            time.sleep(0.5)
+            record_event(run, Event.ROLLBACK_COMPLETED, procedures=["emergency"])
+            item = next(i for i in ctx.plan.rollback.post_checks if i.check == "performance")
+            same = performance_as_before(ctx, item)
+            assert same.passed and "of the monitor's requests" in same.detail, same.detail
+            assert "as before" in same.detail
+            srv.command("arm", t0=time.time(), compress=1.0)  # the slow path from now on
+            time.sleep(ctx.perf_s)  # the window judged: the monitor's last perf_s seconds
+            worse = performance_as_before(ctx, item)
+            assert not worse.passed and "worse: api latency" in worse.detail, worse.detail
+            monitor.stop()
+            tested = performance_as_before(ctx, item)
+            assert not tested.passed and "of a load test's requests" in tested.detail, tested.detail
+            alone = open_phase("T+24h", run_dir=str(tmp_path / "alone"), target_url=srv.url, signoffs="")
+            try:  # no baseline (a phase on its own): the absolute criteria
+                record_event(tmp_path / "alone", Event.DEPLOYED, release="v1.0-prod-ready")
+                res = performance_as_before(alone, item)
+                assert not res.passed and "against" not in res.detail, res.detail
+            finally:
+                alone.close()
+        finally:
+            monitor.stop()
+            ctx.close()

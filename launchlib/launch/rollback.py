@@ -14,6 +14,7 @@ import time
 from launchlib.errors import TargetError
 from launchlib.launch.checks import run_check
 from launchlib.launch.context import PhaseContext
+from launchlib.launch.recovery import performance_as_before
 from launchlib.plan.model import Item, Plan, Procedure, ProcedureKind
 from launchlib.probing.probes import CheckResult, check_version
 from launchlib.report.explain import explain_firing
@@ -63,7 +64,9 @@ def _post_checks(ctx: PhaseContext) -> list[tuple[Item, CheckResult]]:
             check_version(ctx.target, prev),
         )
     ]
-    return out + [(it, run_check(ctx, it)) for it in ctx.plan.rollback.post_checks]
+    for it in ctx.plan.rollback.post_checks:  # performance: as before the launch, not absolute
+        out.append((it, run_check(ctx, it, performance_as_before if it.check == "performance" else None)))
+    return out
 
 
 def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | None = None) -> RollbackRecord:

@@ -122,10 +122,13 @@ def event_time(run_dir: Path | str, event: str) -> float | None:
     return None
 
 
-def read_run_samples(run_dir: Path | str) -> pd.DataFrame:
-    """Every sample the monitor (and the phases) recorded in a run, oldest first."""
+def read_run_samples(run_dir: Path | str, newest_parts: int | None = None) -> pd.DataFrame:
+    """Every sample the monitor (and the phases) recorded in a run, oldest first; with
+    ``newest_parts``, only the samples of the last parts written (about a second each)."""
     folder = Path(run_dir) / SAMPLES_DIR
     parts = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if newest_parts is not None:
+        parts = parts[-newest_parts:]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS})
     frames = []

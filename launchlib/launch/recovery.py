@@ -1,0 +1,96 @@
+"""After a rollback: does the restored release perform as it did before the launch?
+
+The plan's post-rollback check "performance metrics acceptable" is judged here, class by class,
+against the same release's samples before the deploy (the canary judge: Mann-Whitney U, effect
+size, failure rates) rather than against the launch's absolute criteria: a p95 of the 25 trading
+requests a short load test makes is one slow request, and whatever slows the host slowed the
+baseline alike.
+
+The samples judged are the monitor's own when a monitor watches the run: the last
+``perf_s`` real seconds since the rollback completed, at the rate and from the client the
+baseline was taken with. A second load test on top of the monitor would measure a service
+under twice the baseline's load. Without a monitor, a short load test is judged against the
+baseline; without a baseline (a phase run on its own), the absolute criteria apply. Latencies
+measured while the client stalled are left out on both sides.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from launchlib.evaluation.judge import judge, overall
+from launchlib.launch.checks import absolute_performance
+from launchlib.launch.context import PhaseContext
+from launchlib.launch.monitor import MONITOR_STATUS, PART_S
+from launchlib.plan.model import Item
+from launchlib.probing.probes import CheckResult
+from launchlib.probing.sampler import sample
+from launchlib.runfolder.events import Event, event_time, read_json, read_run_samples
+
+__all__ = ["performance_as_before"]
+
+MIN_BASELINE = 200  # samples before the deploy for a comparison to mean something
+
+
+def _monitor_watching(ctx: PhaseContext) -> bool:
+    status = read_json(ctx.run_dir / MONITOR_STATUS)
+    return bool(status) and status.get("state") == "watching" and time.time() - status["updated"] < 5.0
+
+
+def _monitor_samples(ctx: PhaseContext, span_s: float, timeout_s: float = 5.0) -> pd.DataFrame:
+    """The monitor's samples of the last ``span_s`` seconds since the rollback completed, once on disk."""
+    completed = event_time(ctx.run_dir, Event.ROLLBACK_COMPLETED) or time.time()
+    end = max(time.time(), completed + span_s)
+    deadline = end + timeout_s
+    while time.time() < end:
+        time.sleep(0.05)
+    status = read_json(ctx.run_dir / MONITOR_STATUS) or {}
+    while float(status.get("written_until") or 0.0) < end - 0.2 and time.time() < deadline:
+        time.sleep(0.1)  # the monitor writes a part about once a second
+        status = read_json(ctx.run_dir / MONITOR_STATUS) or status
+    recorded = read_run_samples(ctx.run_dir, newest_parts=int(span_s / PART_S) + 3)
+    start = max(completed, end - span_s)
+    return recorded[(recorded["ts"] > start) & (recorded["ts"] <= end)]
+
+
+_baselines: dict[tuple[str, float], pd.DataFrame] = {}
+
+
+def _baseline(ctx: PhaseContext, deploy: float) -> pd.DataFrame:
+    """The samples before the deploy, read once per run (the rollback rechecks every interval)."""
+    key = (str(ctx.run_dir), deploy)
+    if key not in _baselines:
+        recorded = read_run_samples(ctx.run_dir)
+        _baselines[key] = recorded[recorded["ts"] <= deploy]
+    return _baselines[key]
+
+
+def performance_as_before(ctx: PhaseContext, item: Item) -> CheckResult:
+    """The restored release against its own samples before the launch (see the module doc)."""
+    deploy = ctx.deploy_at
+    base = _baseline(ctx, deploy) if deploy is not None else None
+    if deploy is None or base is None or len(base) < MIN_BASELINE:
+        return absolute_performance(ctx, item)
+    if _monitor_watching(ctx):
+        now, source = _monitor_samples(ctx, ctx.perf_s), "the monitor's"
+    else:
+        now, source = sample(ctx.target, ctx.load_rate, ctx.perf_s).frame(), "a load test's"
+    both = pd.concat([base, now[now["ts"] > deploy]], ignore_index=True)
+    limit = ctx.plan.monitoring.max_client_stall_ms
+    if limit is not None and "client_stall_ms" in both.columns:
+        both.loc[both["client_stall_ms"] > limit, "latency_ms"] = np.nan
+    verdicts = judge(ctx.plan, both, float(deploy))
+    worst, score = overall(verdicts)
+    failed = [v for v in verdicts if v.verdict == "fail"]
+    shown = "; ".join(
+        f"{v.cls} {v.metric.replace('_ms', '')} {v.baseline:.3g} → {v.candidate:.3g}" for v in failed
+    )
+    detail = (
+        f"{len(now)} of {source} requests over {ctx.perf_s:.1f} s against {len(base)} before the launch: "
+        + (f"worse: {shown}" if failed else f"as before ({worst}, {score:.0f} % of metrics pass)")
+    )
+    rows = [v.as_row() for v in verdicts]
+    return CheckResult("performance", not failed and worst != "no data", detail, data={"judge": rows})
