@@ -112,3 +112,13 @@ def test_what_if_on_shared_bins_equals_a_fresh_replay_per_variant(plan: Plan) ->
         fired = {f.id: round(f.first_at - T0, 1) for f in engine.fired.values()}
         expected = ", ".join(f"{k} @{s:g}s" for k, s in sorted(fired.items(), key=lambda kv: kv[1]))
         assert (row.decision, row.tier, row.fired) == (d.decision, d.tier and str(d.tier), expected), v
+
+
+def test_a_slowdown_under_the_bar_is_not_worse(plan: Plan) -> None:
+    """40 → 60 ms is a large, significant effect, yet under a 100-ms bar it passes; 40 → 240 fails."""
+    bar = JudgeSettings(min_change_ms=100.0)
+    mild = judge(plan, _samples(slow_after=1.5), T0, settings=bar)
+    assert {v.verdict for v in mild if v.metric == "latency_ms"} == {"pass"}
+    assert _verdict(plan, _samples(slow_after=1.5), "api", "latency_ms") == "fail"  # no bar: worse
+    heavy = judge(plan, _samples(slow_after=6.0), T0, settings=bar)
+    assert {v.verdict for v in heavy if v.metric == "latency_ms"} == {"fail"}

@@ -9,7 +9,9 @@ when the candidate is worse) and the medians or rates say by how much. A metric 
 * ``fail`` when the difference is significant, the candidate is worse and the effect is at
   least ``large`` (or a failure rate rose by more than ``max_failure_rise``);
 * ``marginal`` when it is significant and worse but the effect is smaller than that;
-* ``pass`` otherwise (not significant, or better), ``no data`` without enough samples.
+* ``pass`` otherwise (not significant, or better, or a latency whose median rose by less than
+  ``min_change_ms``: a difference a test can see but a person would not), ``no data`` without
+  enough samples.
 
 The run's verdict is the worst of its metrics, with the share that passed (Kayenta's score).
 """
@@ -35,6 +37,7 @@ class JudgeSettings:
     large: float = 0.3  # |rank-biserial| at or above this is a large effect
     max_failure_rise: float = 0.01  # a failure rate that rose by more than this fails outright
     min_samples: int = 20
+    min_change_ms: float = 0.0  # a latency median that rose less than this is not worse
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ def _compare(cls: str, metric: str, base: np.ndarray, cand: np.ndarray, s: Judge
     effect = 2.0 * float(u) / (nb * nc) - 1.0  # U counts candidate > baseline pairs (ties half)
     worse = effect > 0
     verdict = "pass"
-    if p < s.alpha and worse:
+    noticeable = metric != "latency_ms" or (c is not None and b is not None and c - b >= s.min_change_ms)
+    if p < s.alpha and worse and noticeable:
         verdict = "fail" if effect >= s.large else "marginal"
     if metric == "failure" and b is not None and c is not None and c - b > s.max_failure_rise:
         verdict = "fail"
