@@ -311,16 +311,9 @@ def test_no_false_rollback_with_a_cpu_hog(tmp_path: Path, scenario: str) -> None
         hog.kill()
         hog.wait()
     pending = [e for e in read_events(tmp_path / scenario) if e["event"] == Event.POST_CHECKS_PENDING]
-    card = m.scorecard
-    # what the hog must not change: no rollback on a clean launch, the fault's rollback decided
-    # for its own causes in time. The hog also starves the embedded service: after the rollback
-    # it answers slower than in its baseline, and a verification that says so until the host
-    # recovers may come after the tier's deadline; that is reported, never a false green
-    late = [x for x in card.mismatches if x.startswith("recovered after")]
-    assert card.mismatches == late, (card.mismatches, pending)
-    if late:
-        assert card.rollback and card.time_to_recover_s is not None and pending, (late, pending)
-        assert card.time_to_decide_s is not None and card.time_to_decide_s < 120
+    # a hog slows the embedded service too: after the rollback it is judged against its own
+    # baseline (taken under the same hog), so the verification stays in time and never false green
+    assert m.scorecard.as_expected, (m.scorecard.mismatches, pending)
 
 
 def test_signals_are_not_inherited_by_kernels(tmp_path: Path) -> None:
