@@ -38,8 +38,9 @@ MIN_BASELINE = 200  # samples before the deploy for a comparison to mean somethi
 
 
 def _monitor_watching(ctx: PhaseContext) -> bool:
-    status = read_json(ctx.run_dir / MONITOR_STATUS)
-    return bool(status) and status.get("state") == "watching" and time.time() - status["updated"] < 5.0
+    status = read_json(ctx.run_dir / MONITOR_STATUS) or {}
+    fresh = time.time() - float(status.get("updated") or 0.0) < 5.0  # a monitor that died says nothing
+    return status.get("state") == "watching" and fresh
 
 
 def _monitor_samples(ctx: PhaseContext, span_s: float, timeout_s: float = 5.0) -> pd.DataFrame:
