@@ -122,3 +122,16 @@ def test_a_slowdown_under_the_bar_is_not_worse(plan: Plan) -> None:
     assert _verdict(plan, _samples(slow_after=1.5), "api", "latency_ms") == "fail"  # no bar: worse
     heavy = judge(plan, _samples(slow_after=6.0), T0, settings=bar)
     assert {v.verdict for v in heavy if v.metric == "latency_ms"} == {"fail"}
+
+
+def test_the_plan_sets_the_bar_as_its_degradation_trigger_does(plan: Plan) -> None:
+    """A clean run judged with the plan's bar: 3.9 → 4.4 ms on /health is significant and a large
+    effect, and no slowdown by the plan's own definition (> 1.5 × and + 100 ms)."""
+    from launchlib.evaluation.judge import plan_settings
+
+    bar = plan_settings(plan)
+    assert (bar.min_change_ratio, bar.min_change_ms) == (0.5, 100.0)
+    assert {v.verdict for v in judge(plan, _samples(slow_after=1.15), T0, settings=bar)} == {"pass"}
+    assert _verdict(plan, _samples(slow_after=1.15), "health", "latency_ms") != "pass"  # without it
+    spike = judge(plan, _samples(slow_after=16.0), T0, settings=bar)
+    assert {v.verdict for v in spike if v.metric == "latency_ms"} == {"fail"}  # 40 → 640 ms

@@ -10,8 +10,11 @@ when the candidate is worse) and the medians or rates say by how much. A metric 
   least ``large`` (or a failure rate rose by more than ``max_failure_rise``);
 * ``marginal`` when it is significant and worse but the effect is smaller than that;
 * ``pass`` otherwise (not significant, or better, or a latency whose median rose by less than
-  ``min_change_ms``: a difference a test can see but a person would not), ``no data`` without
-  enough samples.
+  the bar: ``min_change_ms`` and ``min_change_ratio`` of the baseline, a difference a test can
+  see but a person would not), ``no data`` without enough samples.
+
+:func:`plan_settings` takes the bar from the plan itself: its degradation trigger's factor and
+minimum change, so the judge and the trigger engine agree on what a slowdown is.
 
 The run's verdict is the worst of its metrics, with the share that passed (Kayenta's score).
 """
@@ -25,8 +28,9 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 
 from launchlib.plan.model import Plan
+from launchlib.plan.thresholds import ConditionMetric
 
-__all__ = ["JudgeSettings", "MetricVerdict", "judge", "overall"]
+__all__ = ["JudgeSettings", "MetricVerdict", "judge", "overall", "plan_settings"]
 
 VERDICT_ORDER = {"pass": 0, "no data": 0, "marginal": 1, "fail": 2}
 
@@ -38,6 +42,7 @@ class JudgeSettings:
     max_failure_rise: float = 0.01  # a failure rate that rose by more than this fails outright
     min_samples: int = 20
     min_change_ms: float = 0.0  # a latency median that rose less than this is not worse
+    min_change_ratio: float = 0.0  # nor one that rose by less than this share of the baseline
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,16 @@ class MetricVerdict:
         return self.__dict__.copy()
 
 
+def plan_settings(plan: Plan) -> JudgeSettings:
+    """The judge with the plan's bar for a slowdown: its degradation trigger's ratio and minimum
+    change (``p95 > 1.5 × baseline`` and ``+100 ms`` in the reference plan)."""
+    for _, t in plan.triggers():
+        c = t.condition
+        if c.metric is ConditionMetric.LATENCY_P95_DEGRADATION:
+            return JudgeSettings(min_change_ms=c.min_change_ms or 0.0, min_change_ratio=c.threshold or 0.0)
+    return JudgeSettings()
+
+
 def _compare(cls: str, metric: str, base: np.ndarray, cand: np.ndarray, s: JudgeSettings) -> MetricVerdict:
     nb, nc = int(base.size), int(cand.size)
     center = np.median if metric == "latency_ms" else np.mean
@@ -72,7 +87,12 @@ def _compare(cls: str, metric: str, base: np.ndarray, cand: np.ndarray, s: Judge
     effect = 2.0 * float(u) / (nb * nc) - 1.0  # U counts candidate > baseline pairs (ties half)
     worse = effect > 0
     verdict = "pass"
-    noticeable = metric != "latency_ms" or (c is not None and b is not None and c - b >= s.min_change_ms)
+    noticeable = metric != "latency_ms" or (
+        c is not None
+        and b is not None
+        and c - b >= s.min_change_ms
+        and (b <= 0 or c / b - 1.0 >= s.min_change_ratio)
+    )
     if p < s.alpha and worse and noticeable:
         verdict = "fail" if effect >= s.large else "marginal"
     if metric == "failure" and b is not None and c is not None and c - b > s.max_failure_rise:

@@ -4,8 +4,8 @@ The plan's post-rollback check "performance metrics acceptable" is judged here, 
 against the same release's samples before the deploy (the canary judge: Mann-Whitney U, effect
 size, failure rates) rather than against the launch's absolute criteria: a p95 of the 25 trading
 requests a short load test makes is one slow request, and whatever slows the host slowed the
-baseline alike. A latency is worse only when its median rose by at least the plan's own bar for
-a slowdown that matters (the degradation trigger's ``min_change_ms``).
+baseline alike. A latency is worse only when its median rose past the plan's own bar for a
+slowdown (its degradation trigger's ratio and ``min_change_ms``).
 
 The samples judged are the monitor's own when a monitor watches the run: the last
 ``perf_s`` real seconds since the rollback completed, at the rate and from the client the
@@ -22,12 +22,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from launchlib.evaluation.judge import JudgeSettings, judge, overall
+from launchlib.evaluation.judge import judge, overall, plan_settings
 from launchlib.launch.checks import absolute_performance
 from launchlib.launch.context import PhaseContext
 from launchlib.launch.monitor import MONITOR_STATUS, PART_S
 from launchlib.plan.model import Item
-from launchlib.plan.thresholds import ConditionMetric
 from launchlib.probing.probes import CheckResult
 from launchlib.probing.sampler import sample
 from launchlib.runfolder.events import Event, event_time, read_json, read_run_samples
@@ -71,16 +70,6 @@ def _baseline(ctx: PhaseContext, deploy: float) -> pd.DataFrame:
     return _baselines[key]
 
 
-def _min_change(ctx: PhaseContext) -> float:
-    """The plan's own bar for a slowdown that matters: its degradation trigger's ``min_change_ms``."""
-    bars = [
-        t.condition.min_change_ms or 0.0
-        for _, t in ctx.plan.triggers()
-        if t.condition.metric is ConditionMetric.LATENCY_P95_DEGRADATION
-    ]
-    return max(bars, default=0.0)
-
-
 def performance_as_before(ctx: PhaseContext, item: Item) -> CheckResult:
     """The restored release against its own samples before the launch (see the module doc)."""
     deploy = ctx.deploy_at
@@ -95,7 +84,7 @@ def performance_as_before(ctx: PhaseContext, item: Item) -> CheckResult:
     limit = ctx.plan.monitoring.max_client_stall_ms
     if limit is not None and "client_stall_ms" in both.columns:
         both.loc[both["client_stall_ms"] > limit, "latency_ms"] = np.nan
-    verdicts = judge(ctx.plan, both, float(deploy), settings=JudgeSettings(min_change_ms=_min_change(ctx)))
+    verdicts = judge(ctx.plan, both, float(deploy), settings=plan_settings(ctx.plan))
     worst, score = overall(verdicts)
     failed = [v for v in verdicts if v.verdict == "fail"]
     shown = "; ".join(

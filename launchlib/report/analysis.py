@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from launchlib.errors import RunError
-from launchlib.evaluation.judge import JudgeSettings, judge, overall
+from launchlib.evaluation.judge import JudgeSettings, judge, overall, plan_settings
 from launchlib.evaluation.whatif import Variant, what_if
 from launchlib.plan.model import IncidentClass, Plan, Tier
 from launchlib.report.run_data import RunData, load_run
@@ -112,12 +112,15 @@ def times_figure(manifests: list[Manifest]) -> go.Figure:
 
 
 def judge_table(run: RunData, settings: JudgeSettings | None = None) -> tuple[pd.DataFrame, str, float]:
-    """Baseline versus candidate for one run: a row per class and metric, the verdict and score."""
+    """Baseline versus candidate for one run: a row per class and metric, the verdict and score
+    (by default with the plan's own bar for a slowdown, :func:`plan_settings`)."""
     origin = run.origin
     if origin is None:
         return pd.DataFrame(), "no data", 0.0
     d = run.decision
-    verdicts = judge(run.plan, run.samples, origin, d.recorded_at if d else None, settings)
+    verdicts = judge(
+        run.plan, run.samples, origin, d.recorded_at if d else None, settings or plan_settings(run.plan)
+    )
     worst, score = overall(verdicts)
     frame = pd.DataFrame([v.as_row() for v in verdicts])
     return frame, worst, score
