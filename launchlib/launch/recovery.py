@@ -90,9 +90,12 @@ def performance_as_before(ctx: PhaseContext, item: Item) -> CheckResult:
     shown = "; ".join(
         f"{v.cls} {v.metric.replace('_ms', '')} {v.baseline:.3g} → {v.candidate:.3g}" for v in failed
     )
-    detail = (
-        f"{len(now)} of {source} requests over {ctx.perf_s:.1f} s against {len(base)} before the launch: "
-        + (f"worse: {shown}" if failed else f"as before ({worst}, {score:.0f} % of metrics pass)")
-    )
+    verdict = f"as before ({worst}, {score:.0f} % of metrics pass)"
+    if failed:
+        verdict = f"worse: {shown}"
+    elif worst == "no data":
+        verdict = "too few to compare with the baseline (no class has 20 on both sides)"
+    seen = f"{len(now)} of {source} requests over {ctx.perf_s:.1f} s"
+    detail = f"{seen} against {len(base)} before the launch: {verdict}"
     rows = [v.as_row() for v in verdicts]
     return CheckResult("performance", not failed and worst != "no data", detail, data={"judge": rows})
