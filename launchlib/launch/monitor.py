@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from launchlib.runfolder.events import (
 )
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
 
-__all__ = ["MONITOR_STATUS", "LiveStatus", "Monitor", "gap_limit_s"]
+__all__ = ["MONITOR_STATUS", "LiveStatus", "Monitor", "gap_limit_s", "wait_for_samples"]
 
 PART_S = 1.0
 MONITOR_STATUS = "monitor.json"
@@ -83,6 +84,18 @@ class LiveStatus:
     failure_ratio: float | None
     pending: list[str]  # triggers whose condition holds but whose ``for`` has not elapsed
     fired: list[str]
+
+
+def wait_for_samples(run_dir: Path | str, until: float, timeout_s: float) -> dict[str, Any]:
+    """Wait (at most ``timeout_s``) until the watching monitor has written its samples up to
+    ``until`` (it writes a part about once a second); returns its last status."""
+    path = Path(run_dir) / MONITOR_STATUS
+    status = read_json(path) or {}
+    deadline = time.time() + timeout_s
+    while float(status.get("written_until") or 0.0) < until and time.time() < deadline:
+        time.sleep(0.1)
+        status = read_json(path) or status
+    return status
 
 
 class Monitor:

@@ -14,7 +14,7 @@ import time
 from launchlib.evaluation.success import evaluate_success, period_metrics
 from launchlib.launch.checks import run_item_checks
 from launchlib.launch.context import PhaseContext, deploy_candidate
-from launchlib.launch.monitor import MONITOR_STATUS
+from launchlib.launch.monitor import MONITOR_STATUS, wait_for_samples
 from launchlib.launch.review import review
 from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.launch.rollback import execute_rollback
@@ -138,14 +138,10 @@ def _announce(ctx: PhaseContext, gate: GateRecord, event: str, yes: str, no: str
 
 def _coverage(ctx: PhaseContext, start: float, end: float) -> str:
     """Why the monitor's samples of ``[start, end]`` are too few to judge this phase ('' if enough)."""
-    status = read_json(ctx.run_dir / MONITOR_STATUS)
-    if status is None:
+    if read_json(ctx.run_dir / MONITOR_STATUS) is None:
         return "no monitor is watching this run (start `launchlib monitor` or run T-0 here)"
+    status = wait_for_samples(ctx.run_dir, end - 0.5, timeout_s=3.0)
     rate = float(status.get("rate", 0.0))
-    deadline = time.time() + 3.0  # the monitor writes a part about once a second
-    while float(status.get("written_until") or 0.0) < end - 0.5 and time.time() < deadline:
-        time.sleep(0.1)
-        status = read_json(ctx.run_dir / MONITOR_STATUS) or status
     end -= 1.0  # requests still in flight at the end of the phase land after it
     if end - start < 2.0 or rate <= 0:
         return ""  # too short to judge

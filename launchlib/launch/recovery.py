@@ -25,7 +25,7 @@ import pandas as pd
 from launchlib.evaluation.judge import judge, overall, plan_settings
 from launchlib.launch.checks import absolute_performance
 from launchlib.launch.context import PhaseContext
-from launchlib.launch.monitor import MONITOR_STATUS, PART_S
+from launchlib.launch.monitor import MONITOR_STATUS, PART_S, wait_for_samples
 from launchlib.plan.model import Item
 from launchlib.probing.probes import CheckResult
 from launchlib.probing.sampler import sample
@@ -46,13 +46,8 @@ def _monitor_samples(ctx: PhaseContext, span_s: float, timeout_s: float = 5.0) -
     """The monitor's samples of the last ``span_s`` seconds since the rollback completed, once on disk."""
     completed = event_time(ctx.run_dir, Event.ROLLBACK_COMPLETED) or time.time()
     end = max(time.time(), completed + span_s)
-    deadline = end + timeout_s
-    while time.time() < end:
-        time.sleep(0.05)
-    status = read_json(ctx.run_dir / MONITOR_STATUS) or {}
-    while float(status.get("written_until") or 0.0) < end - 0.2 and time.time() < deadline:
-        time.sleep(0.1)  # the monitor writes a part about once a second
-        status = read_json(ctx.run_dir / MONITOR_STATUS) or status
+    time.sleep(max(0.0, end - time.time()))
+    wait_for_samples(ctx.run_dir, end - 0.2, timeout_s)
     recorded = read_run_samples(ctx.run_dir, newest_parts=int(span_s / PART_S) + 3)
     start = max(completed, end - span_s)
     return recorded[(recorded["ts"] > start) & (recorded["ts"] <= end)]
