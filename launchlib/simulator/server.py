@@ -1,7 +1,8 @@
 """Run the simulator as a real HTTP server on loopback, in a background thread or foreground.
 
-Notebooks, tests and the rehearsal runner start it in-process with :class:`SimServer`;
-``launchlib sim serve`` runs it in the foreground. The socket is bound before the server
+Tests and the rollback drill start it in-process with :class:`SimServer`; ``launchlib sim serve``
+and the child of :class:`~launchlib.simulator.process.SimProcess` (the rehearsal's and the
+standalone notebooks' simulator) run it in the foreground. The socket is bound before the server
 starts, so a port in use is a clear :class:`~launchlib.errors.TargetError` at once.
 """
 
