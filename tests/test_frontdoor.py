@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -301,15 +302,32 @@ def test_a_parameter_nobody_declared_fails_the_notebook(tmp_path: Path) -> None:
     assert "compres: not a parameter of this notebook" in proc.stderr and "compress" in proc.stderr
 
 
+def _busy_cores(span_s: float = 1.0) -> float:
+    """How many cores something else keeps busy, from /proc/stat over ``span_s``."""
+
+    def times() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    all0, idle0 = times()
+    time.sleep(span_s)
+    all1, idle1 = times()
+    share = 1.0 - (idle1 - idle0) / max(1, all1 - all0)
+    return share * (os.cpu_count() or 1)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["clean", "latency-spike"])
 def test_no_false_rollback_with_a_cpu_hog(tmp_path: Path, scenario: str) -> None:
-    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    """The rehearsal with one core held by a hog: started here unless one already holds it (the
+    suite run beside a hog, as the front-door issue asks); two hogs on two cores are not the case."""
+    hog = None if _busy_cores() >= 0.8 else subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         _, m = rehearse(scenario, run_id=scenario, reports=tmp_path, console=Console(echo=lambda s: None))
     finally:
-        hog.kill()
-        hog.wait()
+        if hog is not None:
+            hog.kill()
+            hog.wait()
     pending = [e for e in read_events(tmp_path / scenario) if e["event"] == Event.POST_CHECKS_PENDING]
     # a hog slows the embedded service too: after the rollback it is judged against its own
     # baseline (taken under the same hog), so the verification stays in time and never false green

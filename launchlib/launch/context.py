@@ -30,8 +30,8 @@ from launchlib.runfolder.folder import create_run
 from launchlib.runfolder.records import FiringRecord
 from launchlib.signoff.ledger import Ledger
 from launchlib.signoff.rules import SignoffEntry, load_signoffs
+from launchlib.simulator.process import embedded_simulator
 from launchlib.simulator.scenarios import Scenario, load_scenario
-from launchlib.simulator.server import embedded_simulator
 
 __all__ = ["DELIVERIES", "FiringAnnouncer", "Notified", "PhaseContext", "deploy_candidate", "open_phase"]
 
@@ -209,7 +209,7 @@ def open_phase(
     else:
         server = embedded_simulator(plan, sc, compress)
         owned.append(server)
-        target = Target(server.url, token=server.state.config.admin_token)
+        target = Target(server.url, token=server.config.admin_token)
     skip = list(skip_signoffs or (sc.missing_signoffs if sc else []))
     ctx = PhaseContext(
         phase=phase,

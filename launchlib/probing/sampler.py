@@ -14,6 +14,7 @@ import bisect
 import concurrent.futures
 import gc
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +41,12 @@ __all__ = [
 COLUMNS = ["ts", "endpoint", "latency_ms", "status", "release", "server_ms", "client_stall_ms"]
 CPU_SUSPECT = 0.70
 WAKE_EARLY_S = 0.0015
+#: the longest another thread of this interpreter may hold the GIL while the sampler waits for it.
+#: Python's default (5 ms) lets one CPU-bound thread (an HTML export, a pandas step) delay every
+#: response the sampler reads, and every one an in-process simulator writes, by up to 5 ms per
+#: hand-off: on a busy host that compounds into seconds of "latency" the service never had
+#: (bench/gil_bench.py).
+SWITCH_INTERVAL_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,13 @@ class Sampler:
         return done
 
     async def run(self, duration_s: float | None = None) -> SampleRun:
-        """Sample on schedule; returns every row (also passed to ``on_rows`` as they come)."""
+        """Sample on schedule; returns every row (also passed to ``on_rows`` as they come).
+
+        Lowers the interpreter's GIL switch interval to :data:`SWITCH_INTERVAL_S` (process-wide,
+        never raised again): a measuring client must not wait on its own process's other threads.
+        """
+        if sys.getswitchinterval() > SWITCH_INTERVAL_S:
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
         gc.freeze()  # long-lived objects out of the collector's way: no multi-ms pauses mid-run
         try:
             return await self._run(duration_s)

@@ -48,8 +48,8 @@ from launchlib.runner.execute import execute_phase
 from launchlib.runner.kernels import KernelPool
 from launchlib.runner.supervisor import Supervisor
 from launchlib.signoff.rules import load_signoffs
+from launchlib.simulator.process import SimProcess, embedded_simulator
 from launchlib.simulator.scenarios import Scenario, load_scenario
-from launchlib.simulator.server import SimServer, embedded_simulator
 
 if TYPE_CHECKING:  # the docker SDK is loaded only for a compose project
     from launchlib.backends.container_faults import ContainerFaults
@@ -166,13 +166,13 @@ def rehearse(
     run_dir = create_run(reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     shutil.copyfile(plan_path, run_dir / "plan.yaml")
     dump_yaml(sc.model_dump(mode="json"), run_dir / "scenario.yaml")
-    server: SimServer | None = None
+    server: SimProcess | None = None
     kernel_env: dict[str, str] = {}
     if not target_url:
         server = embedded_simulator(plan, sc, compress)
         target_url = server.url
         # the kernels read the admin token by name, as on launch day: the simulator's, whatever the env holds
-        kernel_env[DEFAULT_TOKEN_ENV] = server.state.config.admin_token
+        kernel_env[DEFAULT_TOKEN_ENV] = server.config.admin_token
     m = Manifest(
         run_id=run_dir.name,
         scenario=sc.name,

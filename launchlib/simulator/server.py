@@ -1,7 +1,8 @@
 """Run the simulator as a real HTTP server on loopback, in a background thread or foreground.
 
-Notebooks, tests and the rehearsal runner start it in-process with :class:`SimServer`;
-``launchlib sim serve`` runs it in the foreground. The socket is bound before the server
+Tests and the rollback drill start it in-process with :class:`SimServer`; ``launchlib sim serve``
+and the child of :class:`~launchlib.simulator.process.SimProcess` (the rehearsal's and the
+standalone notebooks' simulator) run it in the foreground. The socket is bound before the server
 starts, so a port in use is a clear :class:`~launchlib.errors.TargetError` at once.
 """
 
@@ -18,11 +19,10 @@ import httpx
 import uvicorn
 
 from launchlib.errors import TargetError
-from launchlib.plan.model import Plan
 from launchlib.simulator.app import SimConfig, SimState, create_app
-from launchlib.simulator.scenarios import Fault, Scenario
+from launchlib.simulator.scenarios import Fault
 
-__all__ = ["SimServer", "bind_socket", "embedded_simulator"]
+__all__ = ["SimServer", "bind_socket"]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -63,18 +63,25 @@ class SimServer:
         port: int = 0,
         config: SimConfig | None = None,
         faults: list[Fault] | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
-        self.host = host
+        """Bind ``host:port`` now, or serve ``sock`` (a socket already bound, e.g. inherited)."""
         self.app = create_app(config, faults)
-        self._sock = bind_socket(host, port)
+        self._sock = sock if sock is not None else bind_socket(host, port)
+        self.host: str = self._sock.getsockname()[0] if sock is not None else host
         self.port: int = self._sock.getsockname()[1]
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._exit = False
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def config(self) -> SimConfig:
+        return self.state.config
 
     @property
     def state(self) -> SimState:
@@ -90,6 +97,7 @@ class SimServer:
             loop="asyncio",
             http=_http_impl(),
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=2,  # a request held by a hang fault does not hold the stop
         )
 
     def start(self) -> SimServer:
@@ -116,12 +124,18 @@ class SimServer:
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (``launchlib sim serve``)."""
-        server = uvicorn.Server(self._config())
-        asyncio.run(server.serve(sockets=[self._sock]))
+        self._server = uvicorn.Server(self._config())
+        self._server.should_exit = self._exit
+        asyncio.run(self._server.serve(sockets=[self._sock]))
 
-    def stop(self) -> None:
+    def shutdown(self) -> None:
+        """Ask :meth:`serve_forever` (or the thread of :meth:`start`) to stop, from any thread."""
+        self._exit = True
         if self._server is not None:
             self._server.should_exit = True
+
+    def stop(self) -> None:
+        self.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._sock.close()
@@ -148,16 +162,3 @@ class SimServer:
             r.raise_for_status()
             data: dict[str, Any] = r.json()
             return data
-
-
-def embedded_simulator(plan: Plan, scenario: Scenario | None, compress: float) -> SimServer:
-    """The simulator a rehearsal or a standalone notebook starts: the plan's releases, the
-    scenario's seed and faults, restarts of 15 launch seconds; started on a free loopback port."""
-    cfg = SimConfig(
-        seed=scenario.seed if scenario else SimConfig.seed,
-        previous=plan.releases.previous,
-        candidate=plan.releases.candidate,
-        restart_s=15.0 / compress,
-        compress=compress,
-    )
-    return SimServer("127.0.0.1", 0, cfg, list(scenario.faults) if scenario else []).start()
