@@ -42,7 +42,7 @@ COLUMNS = ["ts", "endpoint", "latency_ms", "status", "release", "server_ms", "cl
 CPU_SUSPECT = 0.70
 WAKE_EARLY_S = 0.0015
 #: the longest another thread of this interpreter may hold the GIL while the sampler waits for it.
-#: Python's default (5 ms) lets one CPU-bound thread (an HTML export, a pandas step) delay every
+#: Python's default (5 ms) lets one CPU-bound thread (papermill, the kernel client) delay every
 #: response the sampler reads, and every one an in-process simulator writes, by up to 5 ms per
 #: hand-off: on a busy host that compounds into seconds of "latency" the service never had
 #: (bench/gil_bench.py).
