@@ -25,6 +25,7 @@ from launchlib.runfolder.events import Event, event_time, read_events
 from launchlib.runfolder.folder import read_manifest
 from launchlib.runner.console import Console
 from launchlib.runner.dryrun import dry_run
+from launchlib.runner.kernels import KernelPool
 from launchlib.runner.rehearse import exit_code, rehearse
 
 PAPERMILL = str(Path(LAUNCHLIB).with_name("papermill"))
@@ -346,3 +347,24 @@ def test_signals_are_not_inherited_by_kernels(tmp_path: Path) -> None:
     )
     kernel, runner = proc.stdout.split()
     assert kernel != runner, proc.stderr
+
+
+def test_the_rollback_never_waits_for_a_kernel(tmp_path: Path) -> None:
+    """A decision right after a phase began: the rollback's kernel was kept warm from the start,
+    while the next phase's kernel is still starting."""
+    pool = KernelPool(str(tmp_path), warm=False)
+    try:
+        first = pool.take()
+        time.sleep(3.0)  # the reserved kernel had time to start; the next one starts now
+        phase = pool.take()
+        t0 = time.perf_counter()
+        rollback = pool.take(reserved=True)
+        took = time.perf_counter() - t0
+        assert rollback is not phase and rollback is not first and rollback.is_alive()
+        assert took < 0.5, took
+        after = pool.take(reserved=True)  # kept once: after that, the next one as usual
+        assert after.is_alive() and after is not rollback
+        for km in (first, phase, rollback, after):
+            pool.release(km)
+    finally:
+        pool.close()

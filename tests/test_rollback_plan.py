@@ -126,3 +126,25 @@ def test_after_a_rollback_performance_is_judged_against_the_release_before_the_l
         finally:
             monitor.stop()
             ctx.close()
+
+
+def test_a_post_rollback_window_too_short_to_judge_is_widened() -> None:
+    """Fewer answered requests than the judge needs in a class (a restart, a busy host): the
+    post-rollback check takes every sample since the rollback instead of judging "no data"."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from launchlib.launch.recovery import _short
+    from launchlib.plan.files import load_plan
+
+    ctx = SimpleNamespace(plan=load_plan(PLAN_PATH))
+    endpoints = list(ctx.plan.monitoring.endpoint_classes)
+
+    def window(per_endpoint: int, status: int = 200) -> pd.DataFrame:
+        rows = [(float(i), ep, 40.0, status) for i in range(per_endpoint) for ep in endpoints]
+        return pd.DataFrame(rows, columns=["ts", "endpoint", "latency_ms", "status"])
+
+    assert not _short(ctx, window(25))  # type: ignore[arg-type]
+    assert _short(ctx, window(10))  # type: ignore[arg-type]
+    assert _short(ctx, window(25, status=0))  # type: ignore[arg-type]  # unanswered: nothing to judge

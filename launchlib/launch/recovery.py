@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from launchlib.evaluation.judge import judge, overall, plan_settings
+from launchlib.evaluation.judge import JudgeSettings, judge, overall, plan_settings
 from launchlib.launch.checks import absolute_performance
 from launchlib.launch.context import PhaseContext
 from launchlib.launch.monitor import MONITOR_STATUS, PART_S, wait_for_samples
@@ -42,15 +42,27 @@ def _monitor_watching(ctx: PhaseContext) -> bool:
     return status.get("state") == "watching" and fresh
 
 
+def _short(ctx: PhaseContext, window: pd.DataFrame) -> bool:
+    """Some endpoint class has fewer answered requests in ``window`` than the judge needs."""
+    classes = window["endpoint"].astype(str).map(ctx.plan.monitoring.endpoint_classes)
+    answered = window[(window["status"] > 0) & window["latency_ms"].notna()]
+    counts = classes[answered.index].value_counts()
+    need = JudgeSettings().min_samples
+    return any(counts.get(c, 0) < need for c in set(classes.dropna()))
+
+
 def _monitor_samples(ctx: PhaseContext, span_s: float, timeout_s: float = 5.0) -> pd.DataFrame:
-    """The monitor's samples of the last ``span_s`` seconds since the rollback completed, once on disk."""
+    """The monitor's samples of the last ``span_s`` seconds since the rollback completed, once on
+    disk; all of them since the rollback when the last ``span_s`` hold too few to judge a class
+    (a restart or a busy host answered fewer): a later round sees more, never less."""
     completed = event_time(ctx.run_dir, Event.ROLLBACK_COMPLETED) or time.time()
     end = max(time.time(), completed + span_s)
     time.sleep(max(0.0, end - time.time()))
     wait_for_samples(ctx.run_dir, end - 0.2, timeout_s)
-    recorded = read_run_samples(ctx.run_dir, newest_parts=int(span_s / PART_S) + 3)
-    start = max(completed, end - span_s)
-    return recorded[(recorded["ts"] > start) & (recorded["ts"] <= end)]
+    recorded = read_run_samples(ctx.run_dir, newest_parts=int((end - completed) / PART_S) + 3)
+    since = recorded[(recorded["ts"] > completed) & (recorded["ts"] <= end)]
+    window = since[since["ts"] > end - span_s]
+    return since if _short(ctx, window) else window
 
 
 _baselines: dict[tuple[str, float], pd.DataFrame] = {}

@@ -5,6 +5,12 @@ the *intended* send time, so a stalled server cannot hide its latency (no coordi
 omission). One row per request: ``ts, endpoint, latency_ms, status, release`` (status 0 when
 no response: refused, reset, timeout), plus ``server_ms`` where the target reports its own
 timing. The sampler also measures its own CPU share: above ~70 % its latencies are suspect.
+
+Each endpoint has a client (connection pool) of its own, with few idle connections kept: httpcore's
+pool scans every connection for every idle one on each request (quadratic in the pool's size), so
+one pool grown to hundreds of connections by a burst of slow responses cost the client more CPU
+per request than the schedule leaves, and a 1-s hiccup became 15 s of "latency" the service
+never had (``bench/README.md``, "The client's own connection pool").
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import concurrent.futures
+import contextlib
 import gc
 import math
 import sys
@@ -47,6 +54,9 @@ WAKE_EARLY_S = 0.0015
 #: hand-off: on a busy host that compounds into seconds of "latency" the service never had
 #: (bench/gil_bench.py).
 SWITCH_INTERVAL_S = 0.001
+#: idle connections an endpoint's pool keeps: enough for a slow but serving endpoint at the
+#: monitor's rate; a burst's extra connections are closed once idle, so the pool stays small
+KEEPALIVE_PER_ENDPOINT = 16
 
 
 @dataclass(frozen=True)
@@ -143,9 +153,11 @@ class Sampler:
         self.endpoints = list(endpoints)
         self.on_rows = on_rows
         self.flush_s = flush_s
-        # every request in flight needs a connection: a pool smaller than rate × timeout makes
-        # requests wait for each other when some hang, and that wait would count as latency
-        self.max_connections = max_connections or max(16, math.ceil(rate * target.timeout_s) + 16)
+        # every request in flight needs a connection: a pool smaller than its endpoint's rate ×
+        # timeout makes requests wait for each other when some hang, and that wait would count as
+        # latency. Per endpoint: each endpoint has a pool of its own (see the module doc).
+        per_endpoint = rate / max(1, len(self.endpoints))
+        self.max_connections = max_connections or max(16, math.ceil(per_endpoint * target.timeout_s) + 8)
         self.heartbeat = time.monotonic()  # the send loop's last turn: a stalled loop is a dead monitor
         self._stop = threading.Event()
 
@@ -205,16 +217,29 @@ class Sampler:
         pending: list[_Raw] = []
         sends: list[tuple[float, float]] = []  # (when, how late in ms) of every send still relevant
         limits = httpx.Limits(
-            max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+            max_connections=self.max_connections,
+            max_keepalive_connections=min(self.max_connections, KEEPALIVE_PER_ENDPOINT),
         )
         timeout = httpx.Timeout(self.target.timeout_s)
         tasks: set[asyncio.Task[None]] = set()
-        cpu0, start = time.process_time(), time.perf_counter() + 0.05
-        epoch_start = time.time() + 0.05
-        last_flush = start
-        async with httpx.AsyncClient(
-            base_url=self.target.base_url, headers=self.target.headers, limits=limits, timeout=timeout
-        ) as client:
+        cpu0 = time.process_time()
+        tls = httpx.create_ssl_context()  # loaded once (tens of ms), shared by the endpoints' clients
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        base_url=self.target.base_url,
+                        headers=self.target.headers,
+                        limits=limits,
+                        timeout=timeout,
+                        verify=tls,
+                    )
+                )
+                for _ in self.endpoints
+            ]
+            # the schedule starts once the clients exist: their set-up is not the service's latency
+            start, epoch_start = time.perf_counter() + 0.05, time.time() + 0.05
+            last_flush = start
             i = 0
             try:
                 while not self._stop.is_set():
@@ -234,7 +259,8 @@ class Sampler:
                     lag_ms = (now - due) * 1000.0
                     result.max_send_lag_ms = max(result.max_send_lag_ms, lag_ms)
                     sends.append((now, lag_ms))
-                    ep = self.endpoints[i % len(self.endpoints)]
+                    k = i % len(self.endpoints)
+                    ep, client = self.endpoints[k], clients[k]
                     task = asyncio.create_task(self._one(client, ep, due, epoch_start + offset, pending))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)

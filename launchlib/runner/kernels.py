@@ -1,8 +1,10 @@
 """Kernels for the phase notebooks: started by launchlib, warm, interruptible, on IPC sockets.
 
-Kernel start-up and the imports of pandas, plotly and scrapbook cost about 1.5 s per notebook;
-:class:`KernelPool` hides it by preparing the next kernel while the current phase runs, so a
-rollback starts within a fraction of a second of its decision. Papermill runs a notebook on a
+Kernel start-up and the imports of pandas, plotly and scrapbook cost about 1.5 s per notebook
+(several on a busy host); :class:`KernelPool` hides it by preparing the next kernel while the
+current phase runs, and keeps one more warm from the start for the rollback, so a rollback never
+waits for a kernel, however soon after a phase began its decision comes (at 30× each real
+second of waiting is half a launch minute of the tier's deadline). Papermill runs a notebook on a
 given kernel manager (``km=``) and leaves it running; the pool shuts each one down after use.
 
 Kernels listen on Unix sockets in a private folder (``transport="ipc"`` with an absolute path):
@@ -61,17 +63,22 @@ class KernelPool:
         self.socket_dir = tempfile.mkdtemp(prefix="launchlib-kernels-")
         self._pool = ThreadPoolExecutor(2, thread_name_prefix="launchlib-kernel")
         self._next: Future[KernelManager] = self._submit()
+        self._reserved: Future[KernelManager] | None = self._submit()  # the rollback's
         self._lock = threading.Lock()
         self.current: KernelManager | None = None
 
     def _submit(self) -> Future[KernelManager]:
         return self._pool.submit(start_kernel, self.cwd, self.env, self.socket_dir, self.warm)
 
-    def take(self) -> KernelManager:
-        """The warm kernel; the next one starts warming at once."""
+    def take(self, reserved: bool = False) -> KernelManager:
+        """The warm kernel; the next one starts warming at once. ``reserved``: the one kept for
+        the rollback (once; after that, the next one as usual)."""
         with self._lock:
-            km = self._next.result()
-            self._next = self._submit()
+            if reserved and self._reserved is not None:
+                km, self._reserved = self._reserved.result(), None
+            else:
+                km = self._next.result()
+                self._next = self._submit()
             self.current = km
         return km
 
@@ -95,8 +102,9 @@ class KernelPool:
 
     def close(self) -> None:
         with self._lock:
-            nxt = self._next
-        with contextlib.suppress(Exception):  # a kernel that failed to start has nothing to shut down
-            nxt.result().shutdown_kernel(now=True)
+            waiting = [f for f in (self._next, self._reserved) if f is not None]
+        for fut in waiting:
+            with contextlib.suppress(Exception):  # a kernel that failed to start has nothing to shut down
+                fut.result().shutdown_kernel(now=True)
         self._pool.shutdown(wait=True)
         shutil.rmtree(self.socket_dir, ignore_errors=True)

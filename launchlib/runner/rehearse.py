@@ -97,7 +97,7 @@ class _Rehearsal:
         started = time.perf_counter()
         params = PhaseParams(**{**self.params.to_papermill(), "phase": phase})
         try:
-            res = execute_phase(params, self.run_dir, self.notebooks, pool, render=False)
+            res = execute_phase(params, self.run_dir, self.notebooks, pool, render=False, checked=True)
         except RunBroken as exc:
             interrupted = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
             status = "interrupted" if interrupted and "KeyboardInterrupt" in str(exc) else "error"
