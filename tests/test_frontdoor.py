@@ -368,3 +368,29 @@ def test_the_rollback_never_waits_for_a_kernel(tmp_path: Path) -> None:
             pool.release(km)
     finally:
         pool.close()
+
+
+def test_a_warm_kernel_has_its_imports_and_full_priority(tmp_path: Path) -> None:
+    """The warm-up imports ran (niced, in a thread of their own) and left the kernel itself at the
+    runner's priority and its namespace clean."""
+    from launchlib.runner.kernels import start_kernel
+
+    km = start_kernel(str(tmp_path), {}, str(tmp_path), warm=True)
+    kc = km.client()
+    kc.start_channels()
+    out: list[str] = []
+    try:
+        kc.wait_for_ready(timeout=60)
+        code = (
+            "import os, sys; print(os.getpriority(os.PRIO_PROCESS, 0), 'plotly' in sys.modules,"
+            " '_warm' in dir())"
+        )
+        kc.execute_interactive(
+            code,
+            timeout=60,
+            output_hook=lambda msg: out.append(msg["content"].get("text", "")),
+        )
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert "".join(out).split() == ["0", "True", "False"], out

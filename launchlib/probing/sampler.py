@@ -164,6 +164,24 @@ class Sampler:
     def stop(self) -> None:
         self._stop.set()
 
+    def clients(self) -> list[httpx.AsyncClient]:
+        """One client per endpoint, in the endpoints' order (see the module doc for why)."""
+        limits = httpx.Limits(
+            max_connections=self.max_connections,
+            max_keepalive_connections=min(self.max_connections, KEEPALIVE_PER_ENDPOINT),
+        )
+        tls = httpx.create_ssl_context()  # loaded once (tens of ms), shared by the endpoints' clients
+        return [
+            httpx.AsyncClient(
+                base_url=self.target.base_url,
+                headers=self.target.headers,
+                limits=limits,
+                timeout=httpx.Timeout(self.target.timeout_s),
+                verify=tls,
+            )
+            for _ in self.endpoints
+        ]
+
     async def _one(
         self, client: httpx.AsyncClient, ep: Endpoint, due: float, epoch_due: float, out: list[_Raw]
     ) -> None:
@@ -216,27 +234,12 @@ class Sampler:
         result = SampleRun()
         pending: list[_Raw] = []
         sends: list[tuple[float, float]] = []  # (when, how late in ms) of every send still relevant
-        limits = httpx.Limits(
-            max_connections=self.max_connections,
-            max_keepalive_connections=min(self.max_connections, KEEPALIVE_PER_ENDPOINT),
-        )
-        timeout = httpx.Timeout(self.target.timeout_s)
         tasks: set[asyncio.Task[None]] = set()
         cpu0 = time.process_time()
-        tls = httpx.create_ssl_context()  # loaded once (tens of ms), shared by the endpoints' clients
         async with contextlib.AsyncExitStack() as stack:
-            clients = [
-                await stack.enter_async_context(
-                    httpx.AsyncClient(
-                        base_url=self.target.base_url,
-                        headers=self.target.headers,
-                        limits=limits,
-                        timeout=timeout,
-                        verify=tls,
-                    )
-                )
-                for _ in self.endpoints
-            ]
+            clients = self.clients()
+            for client in {id(c): c for c in clients}.values():
+                await stack.enter_async_context(client)
             # the schedule starts once the clients exist: their set-up is not the service's latency
             start, epoch_start = time.perf_counter() + 0.05, time.time() + 0.05
             last_flush = start
