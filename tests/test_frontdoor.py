@@ -355,7 +355,9 @@ def test_the_rollback_never_waits_for_a_kernel(tmp_path: Path) -> None:
     pool = KernelPool(str(tmp_path), warm=False)
     try:
         first = pool.take()
-        time.sleep(3.0)  # the reserved kernel had time to start; the next one starts now
+        deadline = time.monotonic() + 120.0  # the reserved kernel has started (slow on a busy host)
+        while pool._reserved is not None and not pool._reserved.done() and time.monotonic() < deadline:
+            time.sleep(0.1)
         phase = pool.take()
         t0 = time.perf_counter()
         rollback = pool.take(reserved=True)

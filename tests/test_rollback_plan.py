@@ -148,3 +148,5 @@ def test_a_post_rollback_window_too_short_to_judge_is_widened() -> None:
     assert not _short(ctx, window(25))  # type: ignore[arg-type]
     assert _short(ctx, window(10))  # type: ignore[arg-type]
     assert _short(ctx, window(25, status=0))  # type: ignore[arg-type]  # unanswered: nothing to judge
+    stalled = window(25).assign(client_stall_ms=500.0)  # measured while the client stalled: not judged
+    assert _short(ctx, stalled)  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from launchlib.evaluation.judge import JudgeSettings, judge, overall, plan_settings
+from launchlib.evaluation.judge import judge, overall, plan_settings
 from launchlib.launch.checks import absolute_performance
 from launchlib.launch.context import PhaseContext
 from launchlib.launch.monitor import MONITOR_STATUS, PART_S, wait_for_samples
@@ -43,11 +43,15 @@ def _monitor_watching(ctx: PhaseContext) -> bool:
 
 
 def _short(ctx: PhaseContext, window: pd.DataFrame) -> bool:
-    """Some endpoint class has fewer answered requests in ``window`` than the judge needs."""
+    """Some endpoint class has fewer answered requests in ``window`` than the judge needs, counting
+    only the latencies it will judge (not those measured while the client stalled)."""
     classes = window["endpoint"].astype(str).map(ctx.plan.monitoring.endpoint_classes)
-    answered = window[(window["status"] > 0) & window["latency_ms"].notna()]
-    counts = classes[answered.index].value_counts()
-    need = JudgeSettings().min_samples
+    judged = (window["status"] > 0) & window["latency_ms"].notna()
+    limit = ctx.plan.monitoring.max_client_stall_ms
+    if limit is not None and "client_stall_ms" in window.columns:
+        judged &= ~(window["client_stall_ms"] > limit)
+    counts = classes[judged].value_counts()
+    need = plan_settings(ctx.plan).min_samples
     return any(counts.get(c, 0) < need for c in set(classes.dropna()))
 
 

@@ -237,9 +237,7 @@ class Sampler:
         tasks: set[asyncio.Task[None]] = set()
         cpu0 = time.process_time()
         async with contextlib.AsyncExitStack() as stack:
-            clients = self.clients()
-            for client in {id(c): c for c in clients}.values():
-                await stack.enter_async_context(client)
+            clients = [await stack.enter_async_context(c) for c in self.clients()]
             # the schedule starts once the clients exist: their set-up is not the service's latency
             start, epoch_start = time.perf_counter() + 0.05, time.time() + 0.05
             last_flush = start
