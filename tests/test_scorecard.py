@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from launchlib.plan.model import Plan
-from launchlib.report.scorecard import clock, describe, not_scored, score, verdict
+from launchlib.report.scorecard import clock, compression_note, describe, not_scored, score, verdict
 from launchlib.runfolder.records import DecisionRecord, Evidence, Firing, FiringRecord
 from launchlib.simulator.scenarios import Scenario
 
@@ -115,6 +115,25 @@ def test_a_late_recovery_and_a_wrong_tier_are_mismatches(plan: Plan, tmp_path: P
     )
     assert card.within_deadline is False and any("deadline 300" in m for m in card.mismatches)
     assert "OUTSIDE" in describe(card)[0]
+
+
+def test_the_hand_over_to_the_rollback_is_said_when_it_takes_long(plan: Plan, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    quick = _folder(tmp_path / "a", ROLLED, [("performance_degradation", "immediate", 180.0)], decided=198.0)
+    assert "began the rollback" not in describe(score(quick, plan, _scenario(**SPIKE), COMPRESS, True))[0]
+    slow = _folder(tmp_path / "b", ROLLED, [("performance_degradation", "immediate", 180.0)], decided=185.0)
+    first = describe(score(slow, plan, _scenario(**SPIKE), COMPRESS, True))[0]
+    assert "decided 5 s later, began the rollback 15 s after the decision, rolled back in 20 s" in first
+
+
+def test_a_compression_that_leaves_the_deadline_to_the_machine_is_noted(plan: Plan) -> None:
+    immediate = _scenario(**SPIKE)
+    assert compression_note(plan, immediate, 30.0) is None  # 120 launch s of 300
+    note = compression_note(plan, immediate, 60.0)
+    assert note is not None and "~240 launch s of the immediate tier's 300-s deadline" in note
+    assert "up to 37× leaves half" in note
+    assert compression_note(plan, _scenario(rollback=False), 600.0) is None  # nothing timed
+    assert compression_note(plan, None, 600.0) is None
 
 
 def test_a_clean_scenario_fails_on_any_trigger(plan: Plan, tmp_path: Path) -> None:

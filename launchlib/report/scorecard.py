@@ -21,7 +21,13 @@ from launchlib.runfolder.events import EVENTS, Event, read_jsonl
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, Scorecard, read_decisions
 from launchlib.simulator.scenarios import Scenario
 
-__all__ = ["clock", "describe", "not_scored", "score", "verdict"]
+__all__ = ["clock", "compression_note", "describe", "not_scored", "score", "verdict"]
+
+# Real seconds the rollback path itself takes on this kit, whatever the compression: the phase
+# notebook ends and the runner hands over to the (warm) rollback kernel (~1.6 s), the switch
+# (~0.4 s), one post-rollback round on a 1.5-s window of samples (~2.2 s). Measured on the
+# embedded simulator, security-breach at 60x: 4.1-4.2 s in three runs.
+ROLLBACK_PATH_REAL_S = 4.0
 
 
 def _first(events: list[dict[str, Any]], name: str) -> float | None:
@@ -135,6 +141,27 @@ def _mismatches(card: Scorecard, sc: Scenario) -> list[str]:
     return out
 
 
+def compression_note(plan: Plan, scenario: Scenario | None, compress: float) -> str | None:
+    """A warning when the compression leaves the expected tier's deadline to the kit's own clock.
+
+    Launch seconds are real seconds × compression, so the rollback path's fixed real seconds
+    (``ROLLBACK_PATH_REAL_S``) grow with it: past half the deadline, a score near the deadline
+    measures the machine, not the launch process."""
+    exp = scenario.expect if scenario is not None else None
+    if exp is None or not exp.rollback or exp.tier is None:
+        return None
+    deadline = plan.tier(exp.tier).deadline_s
+    spent = ROLLBACK_PATH_REAL_S * compress
+    if spent <= deadline / 2:
+        return None
+    fits = int(deadline / 2 / ROLLBACK_PATH_REAL_S)
+    return (
+        f"at {compress:g}× the rollback path's own ~{ROLLBACK_PATH_REAL_S:g} real seconds (hand-over, "
+        f"switch, a 1.5-s verification) are ~{spent:.0f} launch s of the {exp.tier} tier's "
+        f"{deadline}-s deadline: a score near it measures this machine; up to {fits}× leaves half"
+    )
+
+
 def verdict(card: Scorecard) -> str:
     """One phrase: the run went as its scenario expected, or what differed."""
     if card.not_scored:
@@ -170,6 +197,8 @@ def describe(card: Scorecard) -> list[str]:
         if decide is not None:
             parts.append(f"decided {_dur(decide - detect)} later" if detect is not None else "decided")
         start, done = card.time_to_rollback_start_s, card.time_to_rollback_s
+        if start is not None and decide is not None and start - decide >= 5:
+            parts.append(f"began the rollback {_dur(start - decide)} after the decision")
         if start is not None and done is not None:
             parts.append(f"rolled back in {_dur(done - start)}")
         rec = card.time_to_recover_s

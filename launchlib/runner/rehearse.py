@@ -38,7 +38,7 @@ from launchlib.probing.target import DEFAULT_TOKEN_ENV, Target
 from launchlib.report.html import render_html
 from launchlib.report.index import write_index
 from launchlib.report.run_report import write_report
-from launchlib.report.scorecard import clock, describe, not_scored, score
+from launchlib.report.scorecard import clock, compression_note, describe, not_scored, score
 from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
 from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
@@ -322,6 +322,9 @@ def _header(
         )
         console.line(f"  stack      docker project {docker_project}; faults: {acts or 'none'}")
     console.line(f"  clock      {m.compress:g}× (T+1h takes {3600 / m.compress / 60:.1f} real minutes)")
+    note = compression_note(plan, sc, m.compress)
+    if note:
+        console.line(f"  note       {note}")
     console.line(f"  run folder {run_dir}")
 
 
