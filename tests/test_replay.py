@@ -156,3 +156,17 @@ def test_success_criteria_ignore_the_latency_of_a_stalled_client(plan: Plan) -> 
     assert crit["p95_latency_ms"].passed is not False
     slow.loc[slow["endpoint"].str.startswith("/api/"), "status"] = 503
     assert {c.metric: c for c in evaluate_success(plan, slow)}["availability"].passed is False
+
+
+def test_a_held_up_simulators_own_time_is_not_judged_either(plan: Plan) -> None:
+    """The embedded simulator's handler time includes its loop's lateness: when the host held a
+    request up (its stall over the limit), the service time it reported is not judged either."""
+    df = synthetic_samples(600, 60, [], t0=T0)
+    trading = df["endpoint"].str.startswith("/api/orders")
+    df["server_ms"] = np.where(trading, 20.0, np.nan)
+    held = trading & (np.arange(len(df)) % 10 == 0)  # a tenth of the trading calls, held 300 ms
+    df.loc[held, "server_ms"] = 320.0
+    assert {c.metric: c for c in evaluate_success(plan, df)}["trading_execution_ms"].passed is False
+    df["client_stall_ms"] = np.where(held, 300.0, 0.0)
+    crit = {c.metric: c for c in evaluate_success(plan, df)}["trading_execution_ms"]
+    assert crit.passed is True and crit.value == 20.0

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
+import httpx
 import numpy as np
 
 from launchlib.evaluation.sources import read_samples
 from launchlib.probing.sampler import Endpoint, Sampler, sample, write_samples
 from launchlib.probing.target import Target
 from launchlib.simulator.app import SimConfig
-from launchlib.simulator.scenarios import Fault
+from launchlib.simulator.scenarios import Binding, Fault, FaultKind
 from launchlib.simulator.server import SimServer
 
 
@@ -80,3 +83,39 @@ def test_on_rows_streams_batches(sim: SimServer) -> None:
     sampler = Sampler(Target(sim.url), rate=100, on_rows=lambda rows: got.append(len(rows)), flush_s=0.2)
     run = asyncio.run(sampler.run(1.0))
     assert sum(got) == len(run.rows) == 100 and len(got) >= 3
+
+
+def test_a_held_up_simulator_is_the_hosts_latency_and_a_fault_is_the_services() -> None:
+    """The embedded simulator's loop held up 400 ms (as a busy host would): the requests that waited
+    are marked stalled; a latency fault's 300 ms (an ``asyncio.sleep``) never is."""
+    slow = Fault(
+        kind=FaultKind.LATENCY, binding=Binding.INFRASTRUCTURE, endpoints=("/api/risk",), latency_ms=300
+    )
+    held: list[float] = []
+    with SimServer(config=SimConfig(restart_s=0.0, report_loop_lag=True), faults=[slow]) as srv:
+        srv.command("arm", t0=time.time(), compress=1.0)
+        lag = srv.app.state.loop_lag
+
+        def hold() -> None:
+            held.append(time.time())
+            lag.loop.call_soon_threadsafe(time.sleep, 0.4)  # blocks the simulator's loop, not ours
+
+        timer = threading.Timer(1.5, hold)
+        timer.start()
+        df = sample(Target(srv.url), rate=100, duration_s=2.5).frame()
+        timer.join()
+    ok = df[df.status > 0]
+    waited = ok[(ok.endpoint != "/api/risk") & (ok.latency_ms > 250)]
+    assert len(waited) >= 10 and (waited.client_stall_ms > 200).all(), waited
+    risk = ok[(ok.endpoint == "/api/risk") & (ok.ts < held[0] - 0.5)]  # answered before the hold
+    assert len(risk) >= 10 and (risk.latency_ms > 300).all()
+    assert (risk.client_stall_ms < 50).all(), risk  # the service's latency: judged
+    calm = ok[(ok.endpoint != "/api/risk") & (ok.ts < held[0] - 0.5)]
+    assert calm.client_stall_ms.median() < 5
+
+
+def test_a_simulator_standing_in_for_a_real_stack_does_not_report_its_loop() -> None:
+    """In a container a paused process is a fault and looks like a held-up loop from inside."""
+    with SimServer(config=SimConfig(restart_s=0.0)) as srv:
+        r = httpx.get(f"{srv.url}/health")
+    assert "x-server-time-ms" in r.headers and "x-sim-loop-lag-ms" not in r.headers

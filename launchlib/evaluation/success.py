@@ -7,7 +7,7 @@ over the API classes (api, trading, risk); ``trading_execution_ms`` and
 (``x-server-time-ms``, the samples' ``server_ms``), else the p95 latency the client saw: an
 execution time is the service's, and a busy client's own delays are no part of it. For the same
 reason a sample whose client stalled longer than ``monitoring.max_client_stall_ms`` keeps its
-status but not its latency, as in the trigger engine. A metric the samples cannot
+status but neither its latency nor its service time, as in the trigger engine. A metric the samples cannot
 measure (``data_processing_ms``) is reported with ``passed: null`` rather than guessed.
 
 A quantile judged on few samples is a coin near its threshold: 50 risk calls with 2 % slow
@@ -118,7 +118,9 @@ def _period(
     served = lat  # the service's own time where it reports one
     if isinstance(samples, pd.DataFrame) and "server_ms" in samples.columns:
         server = pd.to_numeric(samples["server_ms"], errors="coerce").to_numpy(dtype=float)[m]
-        served = np.where(np.isnan(server), lat, server)
+        # a latency not judged (no answer, or measured while the host held things up) leaves the
+        # service's own time unjudged too: a held-up simulator's handler time is the host's
+        served = np.where(np.isnan(lat), np.nan, np.where(np.isnan(server), lat, server))
     failed = (st == 0) | (st >= 500)
     answered = st > 0
 

@@ -312,8 +312,9 @@ class Monitoring(_Strict):
     # samples, mostly noise. Latency windows and their 'for' span at least these real seconds.
     min_real_window_s: Annotated[float, Field(gt=0)] = 5.0
     min_real_for_s: Annotated[float, Field(ge=0)] = 1.0
-    # a latency measured while the monitor's own loop was held up longer than this (a busy host)
-    # is the host's, not the service's: such samples count for failures but not for latency
+    # a latency measured while the monitor's own loop (or the embedded simulator's, on the same
+    # host) was held up longer than this (a busy host) is the host's, not the service's: such
+    # samples count for failures but not for latency
     max_client_stall_ms: Annotated[float, Field(gt=0)] | None = 50.0
     endpoint_classes: dict[str, str] = Field(
         min_length=1,

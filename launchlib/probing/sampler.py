@@ -78,8 +78,9 @@ DEFAULT_ENDPOINTS: tuple[Endpoint, ...] = (
 )
 
 Row = tuple[float, str, float, int, str, float, float]
-#: a response still to be finished into a Row: (row without its stall, send time, receive time)
-_Raw = tuple[tuple[float, str, float, int, str, float], float, float]
+#: a response still to be finished into a Row: (row without its stall, send time, receive time,
+#: how long the embedded simulator's loop was held up meanwhile)
+_Raw = tuple[tuple[float, str, float, int, str, float], float, float, float]
 
 
 @dataclass
@@ -159,6 +160,7 @@ class Sampler:
         per_endpoint = rate / max(1, len(self.endpoints))
         self.max_connections = max_connections or max(16, math.ceil(per_endpoint * target.timeout_s) + 8)
         self.heartbeat = time.monotonic()  # the send loop's last turn: a stalled loop is a dead monitor
+        self._sim_lag_seen: float | None = None  # the simulator's loop-lag total on the last response
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -185,33 +187,51 @@ class Sampler:
     async def _one(
         self, client: httpx.AsyncClient, ep: Endpoint, due: float, epoch_due: float, out: list[_Raw]
     ) -> None:
-        status, latency, release, server = 0, math.nan, "", math.nan
+        status, latency, release, server, sim_lag = 0, math.nan, "", math.nan, 0.0
+        seen = self._sim_lag_seen
         try:
             r = await client.request(ep.method, ep.path, json=ep.json)
             latency = (time.perf_counter() - due) * 1000.0
             status = r.status_code
             release = r.headers.get("x-release", "")
             server = float(r.headers.get("x-server-time-ms", "nan"))
+            sim_lag = self._sim_lag(seen, r.headers.get("x-sim-loop-lag-ms"))
         except httpx.HTTPError:
             pass  # no response: refused, reset or timed out, recorded as status 0
         finally:  # also when cancelled at the end of a run: every scheduled request is a row
-            out.append(((epoch_due, ep.path, latency, status, release, server), due, time.perf_counter()))
+            got = time.perf_counter()
+            out.append(((epoch_due, ep.path, latency, status, release, server), due, got, sim_lag))
+
+    def _sim_lag(self, seen: float | None, header: str | None) -> float:
+        """How long the embedded simulator's loop was held up while a request was out: its running
+        total (``X-Sim-Loop-Lag-Ms``, see ``launchlib.simulator.timing``) on this response minus the
+        total on the last response before it was sent. 0 from a target that does not say."""
+        try:
+            total = float(header) if header is not None else math.nan
+        except ValueError:
+            return 0.0
+        if not math.isfinite(total):
+            return 0.0
+        self._sim_lag_seen = total  # the latest view (a restarted simulator counts from 0 again)
+        return max(0.0, total - seen) if seen is not None else 0.0
 
     def _finish(self, raw: list[_Raw], sends: list[tuple[float, float]], final: bool) -> list[Row]:
         """Rows with their ``client_stall_ms``: the longest the send loop was late while each request
         was in flight (and one send interval after). A loop held up (a busy host, a process holding
         the GIL) delays reading responses too: that latency is the client's, not the service's.
+        When the embedded simulator's own loop was held up longer meanwhile (the same host, busy),
+        that is the stall: the latency is the host's either way.
         Responses whose window is not yet closed by a later send wait for the next flush."""
         times = [t for t, _ in sends]
         horizon = times[-1] if times else 0.0
         step = 1.0 / self.rate
         done, keep = [], []
-        for row, sent, got in raw:
+        for row, sent, got, sim_lag in raw:
             if not final and got + step > horizon:
-                keep.append((row, sent, got))
+                keep.append((row, sent, got, sim_lag))
                 continue
             lo, hi = bisect.bisect_right(times, sent), bisect.bisect_right(times, got + step)
-            stall = max((lag for _, lag in sends[lo:hi]), default=0.0)
+            stall = max(sim_lag, max((lag for _, lag in sends[lo:hi]), default=0.0))
             done.append((*row, round(stall, 2)))
         raw[:] = keep
         return done
@@ -268,7 +288,7 @@ class Sampler:
                     i += 1
                     if due - last_flush >= self.flush_s and pending:
                         batch = self._finish(pending, sends, final=False)
-                        oldest = min((sent for _, sent, _ in pending), default=now)
+                        oldest = min((raw[1] for raw in pending), default=now)
                         del sends[: bisect.bisect_left(sends, (oldest - 1.0, -math.inf))]
                         result.rows += batch
                         if self.on_rows and batch:

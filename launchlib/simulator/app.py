@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from launchlib.simulator.scenarios import Binding, Fault, FaultKind, active_effect
+from launchlib.simulator.timing import LoopLag, ServerTiming
 
 __all__ = ["LATENCY_MS", "SimConfig", "SimState", "create_app"]
 
@@ -87,6 +88,10 @@ class SimConfig:
     admin_token: str = "sim-admin-token"
     tail_sigma: float = 0.25
     stall_share: float = 0.02
+    # ``X-Sim-Loop-Lag-Ms`` on every response (``launchlib.simulator.timing``): for a simulator on
+    # the rehearsal's own host, where a busy host is not the service. Not in a container standing
+    # in for a real stack: there a paused container is a fault, and it looks the same from inside.
+    report_loop_lag: bool = False
 
 
 @dataclass
@@ -398,29 +403,6 @@ def create_app(config: SimConfig | None = None, faults: list[Fault] | None = Non
     ]
     app = Starlette(routes=routes + _control(state))
     app.state.sim = state
-    app.add_middleware(ServerTiming)
+    app.state.loop_lag = LoopLag() if state.config.report_loop_lag else None
+    app.add_middleware(ServerTiming, lag=app.state.loop_lag)
     return app
-
-
-class ServerTiming:
-    """ASGI middleware: ``X-Server-Time-Ms`` from the request reaching the app to its response."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-
-        async def timed_send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                ms = (time.perf_counter() - started) * 1000.0
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-server-time-ms", f"{ms:.3f}".encode()),
-                ]
-            await send(message)
-
-        await self.app(scope, receive, timed_send)

@@ -120,6 +120,7 @@ def embedded_simulator(plan: Plan, scenario: Scenario | None, compress: float) -
         candidate=plan.releases.candidate,
         restart_s=15.0 / compress,
         compress=compress,
+        report_loop_lag=True,  # it shares the rehearsal's host: a busy host is not the service
     )
     return SimProcess(cfg, list(scenario.faults) if scenario else []).start()
 
