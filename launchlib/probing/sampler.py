@@ -33,6 +33,7 @@ import httpx
 import pandas as pd
 
 from launchlib.probing.target import Target
+from launchlib.simulator.timing import SENT_HEADER
 
 __all__ = [
     "COLUMNS",
@@ -160,7 +161,6 @@ class Sampler:
         per_endpoint = rate / max(1, len(self.endpoints))
         self.max_connections = max_connections or max(16, math.ceil(per_endpoint * target.timeout_s) + 8)
         self.heartbeat = time.monotonic()  # the send loop's last turn: a stalled loop is a dead monitor
-        self._sim_lag_seen: float | None = None  # the simulator's loop-lag total on the last response
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -188,32 +188,19 @@ class Sampler:
         self, client: httpx.AsyncClient, ep: Endpoint, due: float, epoch_due: float, out: list[_Raw]
     ) -> None:
         status, latency, release, server, sim_lag = 0, math.nan, "", math.nan, 0.0
-        seen = self._sim_lag_seen
         try:
-            r = await client.request(ep.method, ep.path, json=ep.json)
+            sent = {SENT_HEADER: f"{epoch_due:.6f}"}  # the embedded simulator's lag is since then
+            r = await client.request(ep.method, ep.path, json=ep.json, headers=sent)
             latency = (time.perf_counter() - due) * 1000.0
             status = r.status_code
             release = r.headers.get("x-release", "")
             server = float(r.headers.get("x-server-time-ms", "nan"))
-            sim_lag = self._sim_lag(seen, r.headers.get("x-sim-loop-lag-ms"))
+            sim_lag = _number(r.headers.get("x-sim-loop-lag-ms"))
         except httpx.HTTPError:
             pass  # no response: refused, reset or timed out, recorded as status 0
         finally:  # also when cancelled at the end of a run: every scheduled request is a row
             got = time.perf_counter()
             out.append(((epoch_due, ep.path, latency, status, release, server), due, got, sim_lag))
-
-    def _sim_lag(self, seen: float | None, header: str | None) -> float:
-        """How long the embedded simulator's loop was held up while a request was out: its running
-        total (``X-Sim-Loop-Lag-Ms``, see ``launchlib.simulator.timing``) on this response minus the
-        total on the last response before it was sent. 0 from a target that does not say."""
-        try:
-            total = float(header) if header is not None else math.nan
-        except ValueError:
-            return 0.0
-        if not math.isfinite(total):
-            return 0.0
-        self._sim_lag_seen = total  # the latest view (a restarted simulator counts from 0 again)
-        return max(0.0, total - seen) if seen is not None else 0.0
 
     def _finish(self, raw: list[_Raw], sends: list[tuple[float, float]], final: bool) -> list[Row]:
         """Rows with their ``client_stall_ms``: the longest the send loop was late while each request
@@ -311,6 +298,15 @@ class Sampler:
         result.cpu_share = (time.process_time() - cpu0) / result.wall_s if result.wall_s > 0 else 0.0
         result.rows.sort(key=lambda r: r[0])
         return result
+
+
+def _number(header: str | None) -> float:
+    """A header's number, 0 when absent or not a finite number (a target that does not say)."""
+    try:
+        value = float(header) if header is not None else 0.0
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value > 0 else 0.0
 
 
 def sample(
