@@ -24,7 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from launchlib.errors import RunError
-from launchlib.evaluation.judge import JudgeSettings, judge, overall, plan_settings
+from launchlib.evaluation.judge import VERDICT_ORDER, JudgeSettings, judge, overall, plan_settings
 from launchlib.evaluation.whatif import Variant, what_if
 from launchlib.plan.model import IncidentClass, Plan, Tier
 from launchlib.report.run_data import RunData, load_run
@@ -113,16 +113,32 @@ def times_figure(manifests: list[Manifest]) -> go.Figure:
 
 def judge_table(run: RunData, settings: JudgeSettings | None = None) -> tuple[pd.DataFrame, str, float]:
     """Baseline versus candidate for one run: a row per class and metric, the verdict and score
-    (by default with the plan's own bar for a slowdown, :func:`plan_settings`)."""
+    (by default with the plan's own bar for a slowdown, :func:`plan_settings`).
+
+    When a decision ended the watch, the candidate is judged twice: from the deploy to the
+    decision, and over the window the decision's triggers saw; each class and metric keeps the
+    worse (its ``interval`` says which). A fault that filled only the end of the interval (a
+    spike two minutes in, decided a minute later) is otherwise diluted by the healthy minutes
+    before it: its rank effect then hovers at the "large" bar."""
     origin = run.origin
     if origin is None:
         return pd.DataFrame(), "no data", 0.0
     d = run.decision
-    verdicts = judge(
-        run.plan, run.samples, origin, d.recorded_at if d else None, settings or plan_settings(run.plan)
-    )
+    s = settings or plan_settings(run.plan)
+    until = d.recorded_at if d else None
+    whole = judge(run.plan, run.samples, origin, until, s)
+    chosen = {(v.cls, v.metric): (v, "deploy → decision" if d else "since the deploy") for v in whole}
+    start = min((t.evidence.window_start for t in d.triggers), default=origin) if d else origin
+    if start > origin:
+        ts = run.samples["ts"]
+        seen = run.samples[(ts <= origin) | (ts > start)]  # the baseline and the decision's window
+        for v in judge(run.plan, seen, origin, until, s):
+            key = (v.cls, v.metric)
+            if key in chosen and VERDICT_ORDER[v.verdict] > VERDICT_ORDER[chosen[key][0].verdict]:
+                chosen[key] = (v, "the decision's window")
+    verdicts = [v for v, _ in chosen.values()]
     worst, score = overall(verdicts)
-    frame = pd.DataFrame([v.as_row() for v in verdicts])
+    frame = pd.DataFrame([v.as_row() | {"interval": where} for v, where in chosen.values()])
     return frame, worst, score
 
 
