@@ -16,7 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -112,30 +112,41 @@ def times_figure(manifests: list[Manifest]) -> go.Figure:
 
 
 def judge_table(run: RunData, settings: JudgeSettings | None = None) -> tuple[pd.DataFrame, str, float]:
-    """Baseline versus candidate for one run: a row per class and metric, the verdict and score
-    (by default with the plan's own bar for a slowdown, :func:`plan_settings`).
+    """Baseline versus candidate for one run: a row per class and metric, the verdict and score.
 
-    When a decision ended the watch, the candidate is judged twice: from the deploy to the
-    decision, and over the window the decision's triggers saw; each class and metric keeps the
-    worse (its ``interval`` says which). A fault that filled only the end of the interval (a
+    ``settings`` give the statistics (significance, what a large effect is, minimum samples);
+    the bar for a slowdown is always the plan's own (:func:`plan_settings`: its degradation
+    trigger's ratio and minimum change), so the judge and the triggers agree on what is slower.
+
+    When a decision ended the watch, the candidate is also judged over the window the decision's
+    triggers saw and over the time they held, each with the baseline; each class and metric keeps
+    the worse (its ``interval`` says which). A fault that filled only the end of the interval (a
     spike two minutes in, decided a minute later) is otherwise diluted by the healthy minutes
-    before it: its rank effect then hovers at the "large" bar."""
+    before it."""
     origin = run.origin
     if origin is None:
         return pd.DataFrame(), "no data", 0.0
     d = run.decision
-    s = settings or plan_settings(run.plan)
+    bar = plan_settings(run.plan)
+    s = replace(settings or bar, min_change_ms=bar.min_change_ms, min_change_ratio=bar.min_change_ratio)
     until = d.recorded_at if d else None
     whole = judge(run.plan, run.samples, origin, until, s)
     chosen = {(v.cls, v.metric): (v, "deploy → decision" if d else "since the deploy") for v in whole}
-    start = min((t.evidence.window_start for t in d.triggers), default=origin) if d else origin
-    if start > origin:
-        ts = run.samples["ts"]
-        seen = run.samples[(ts <= origin) | (ts > start)]  # the baseline and the decision's window
+    slices = []
+    if d is not None and d.triggers:
+        slices = [
+            (min(t.evidence.window_start for t in d.triggers), "the decision's window"),
+            (min(t.evidence.first_true for t in d.triggers), "while its triggers held"),
+        ]
+    ts = run.samples["ts"]
+    for start, where in slices:
+        if start <= origin:
+            continue
+        seen = run.samples[(ts <= origin) | (ts > start)]  # the baseline and the slice
         for v in judge(run.plan, seen, origin, until, s):
             key = (v.cls, v.metric)
             if key in chosen and VERDICT_ORDER[v.verdict] > VERDICT_ORDER[chosen[key][0].verdict]:
-                chosen[key] = (v, "the decision's window")
+                chosen[key] = (v, where)
     verdicts = [v for v, _ in chosen.values()]
     worst, score = overall(verdicts)
     frame = pd.DataFrame([v.as_row() | {"interval": where} for v, where in chosen.values()])
