@@ -24,6 +24,7 @@ __all__ = [
     "classify",
     "hist_bin",
     "hist_quantile",
+    "stalled",
     "to_rows",
 ]
 
@@ -80,6 +81,16 @@ class RowArrays:
     status: np.ndarray
 
 
+def stalled(df: pd.DataFrame, max_stall_ms: float | None) -> np.ndarray:
+    """Which samples were measured while the host held the measurement up longer than
+    ``max_stall_ms`` (``client_stall_ms``: the monitor's loop or the embedded simulator's): their
+    latency is the host's, not the service's. All false without a limit or without the column."""
+    if max_stall_ms is None or "client_stall_ms" not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    stall = pd.to_numeric(df["client_stall_ms"], errors="coerce").to_numpy(dtype=float, na_value=0.0)
+    return stall > max_stall_ms
+
+
 def to_rows(
     df: pd.DataFrame,
     class_names: Sequence[str],
@@ -106,9 +117,7 @@ def to_rows(
     )  # the extra -1 serves missing endpoints (code -1)
     cls = per_unique[codes]
     lat = pd.to_numeric(df["latency_ms"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if max_stall_ms is not None and "client_stall_ms" in df.columns:
-        stall = pd.to_numeric(df["client_stall_ms"], errors="coerce").to_numpy(dtype=float, na_value=0.0)
-        lat = np.where(stall > max_stall_ms, np.nan, lat)
+    lat = np.where(stalled(df, max_stall_ms), np.nan, lat)
     status_col = df["status"]
     if pd.api.types.is_integer_dtype(status_col) and not status_col.hasnans:
         status = status_col.to_numpy(dtype=np.int64)

@@ -16,6 +16,7 @@ import httpx
 
 from launchlib.backends.simulated import SimDeployer
 from launchlib.errors import LaunchError
+from launchlib.evaluation.metrics import stalled
 from launchlib.evaluation.success import judge_until_settled, period_metrics
 from launchlib.evaluation.triggers import evaluate
 from launchlib.launch.context import PhaseContext
@@ -139,13 +140,12 @@ def absolute_performance(ctx: PhaseContext, item: Item) -> CheckResult:
     )
     bad = [c for c in crit if c.passed is False]
     limit = ctx.plan.monitoring.max_client_stall_ms
-    stalled = int((frame["client_stall_ms"] > limit).sum()) if limit is not None and len(frame) else 0
-    if stalled * 2 > len(frame):  # the client, not the service, was measured: no verdict either way
+    held = int(stalled(frame, limit).sum())
+    if held * 2 > len(frame):  # the client, not the service, was measured: no verdict either way
         return CheckResult(
             "performance",
             False,
-            f"not measured: the load-test client stalled > {limit:g} ms"
-            f" on {stalled} of {len(frame)} requests",
+            f"not measured: the load-test client stalled > {limit:g} ms on {held} of {len(frame)} requests",
         )
     unknown = [c.id for c in crit if c.passed is None]
     took = f"{rounds} rounds of {ctx.perf_s:.1f} s" if rounds > 1 else f"{ctx.perf_s:.1f} s"

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from launchlib.evaluation.judge import judge, overall, plan_settings
+from launchlib.evaluation.metrics import stalled
 from launchlib.launch.checks import absolute_performance
 from launchlib.launch.context import PhaseContext
 from launchlib.launch.monitor import MONITOR_STATUS, PART_S, wait_for_samples
@@ -47,9 +48,7 @@ def _short(ctx: PhaseContext, window: pd.DataFrame) -> bool:
     only the latencies it will judge (not those measured while the client stalled)."""
     classes = window["endpoint"].astype(str).map(ctx.plan.monitoring.endpoint_classes)
     judged = (window["status"] > 0) & window["latency_ms"].notna()
-    limit = ctx.plan.monitoring.max_client_stall_ms
-    if limit is not None and "client_stall_ms" in window.columns:
-        judged &= ~(window["client_stall_ms"] > limit)
+    judged &= ~stalled(window, ctx.plan.monitoring.max_client_stall_ms)
     counts = classes[judged].value_counts()
     need = plan_settings(ctx.plan).min_samples
     return any(counts.get(c, 0) < need for c in set(classes.dropna()))
@@ -92,9 +91,7 @@ def performance_as_before(ctx: PhaseContext, item: Item) -> CheckResult:
     else:
         now, source = sample(ctx.target, ctx.load_rate, ctx.perf_s).frame(), "a load test's"
     both = pd.concat([base, now[now["ts"] > deploy]], ignore_index=True)
-    limit = ctx.plan.monitoring.max_client_stall_ms
-    if limit is not None and "client_stall_ms" in both.columns:
-        both.loc[both["client_stall_ms"] > limit, "latency_ms"] = np.nan
+    both.loc[stalled(both, ctx.plan.monitoring.max_client_stall_ms), "latency_ms"] = np.nan
     verdicts = judge(ctx.plan, both, float(deploy), settings=plan_settings(ctx.plan))
     worst, score = overall(verdicts)
     failed = [v for v in verdicts if v.verdict == "fail"]
