@@ -219,3 +219,48 @@ def test_a_decisions_line_in_the_report_reads_back_typed(runs: dict[str, Path]) 
     assert run.decision is not None and run.decision.tier == "immediate"
     manifest = json.loads((runs["latency-spike"] / "manifest.json").read_text())
     assert manifest["rollback"]["tier"] == "immediate" and manifest["gate"]["go"] is True
+
+
+def test_the_analysis_judge_sees_a_late_fault_and_keeps_the_plans_bar(runs: dict[str, Path]) -> None:
+    """On the latency-spike run's own decision, with crafted samples: a slowdown only while the
+    decision's triggers held fails, though diluted over deploy → decision it does not; and a
+    clean candidate a few ms slower passes whatever statistics are passed (the plan's +100 ms)."""
+    from dataclasses import replace
+
+    import numpy as np
+    import pandas as pd
+
+    from launchlib.evaluation.judge import JudgeSettings, judge
+    from launchlib.report.analysis import judge_table
+
+    run = load_run(runs["latency-spike"])
+    origin, d = run.origin, run.decision
+    assert origin is not None and d is not None and d.triggers
+    held = min(t.evidence.first_true for t in d.triggers)
+    until = d.recorded_at
+    rng = np.random.default_rng(7)
+
+    def frame(ts: np.ndarray, ms: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"ts": ts, "endpoint": "/api/market", "latency_ms": ms, "status": 200, "client_stall_ms": 0.0}
+        )
+
+    base = frame(np.linspace(origin - 60, origin - 0.01, 200), 50 + rng.normal(0, 3, 200))
+    healthy = frame(np.linspace(origin + 0.01, held - 0.01, 400), 50 + rng.normal(0, 3, 400))
+    slow = frame(np.linspace(held + 0.01, until - 0.01, 40), 700 + rng.normal(0, 20, 40))
+    late = replace(run, samples=pd.concat([base, healthy, slow], ignore_index=True))
+
+    whole = [v for v in judge(run.plan, late.samples, origin, until) if v.cls == "api"]
+    assert [v.verdict for v in whole if v.metric == "latency_ms"] != ["fail"]
+    table, worst, _ = judge_table(late)
+    api = table[(table["cls"] == "api") & (table["metric"] == "latency_ms")].iloc[0]
+    assert worst == "fail" and api["verdict"] == "fail"
+    assert api["interval"] in ("the decision's window", "while its triggers held"), api
+
+    cand = frame(np.linspace(origin + 0.01, until - 0.01, 400), 56 + rng.normal(0, 3, 400))
+    clean = replace(run, samples=pd.concat([base, cand], ignore_index=True))
+    loose = JudgeSettings(alpha=0.05)
+    unbarred = [v for v in judge(run.plan, clean.samples, origin, until, loose) if v.metric == "latency_ms"]
+    assert [v.verdict for v in unbarred] == ["fail"]  # without the plan's bar a 6-ms shift fails
+    table, worst, _ = judge_table(clean, loose)
+    assert worst == "pass" and set(table["verdict"]) == {"pass"}, table
