@@ -26,6 +26,7 @@ __all__ = [
     "EXIT_FINDINGS",
     "EXIT_OK",
     "DataError",
+    "KernelDied",
     "LaunchError",
     "LedgerError",
     "PlanError",
@@ -102,3 +103,9 @@ class RunBroken(RunError):
     """The run itself broke (a notebook crashed, the monitor stopped, the target went away)."""
 
     exit_code = EXIT_BROKEN
+
+
+class KernelDied(RunBroken):
+    """The kernel a notebook ran on ended under it (killed, crashed).
+
+    Its message reads ``kernel died (signal 9) during T+5m``."""

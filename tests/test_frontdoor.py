@@ -378,6 +378,7 @@ def test_a_warm_kernel_has_its_imports_and_full_priority(tmp_path: Path) -> None
     from launchlib.runner.kernels import start_kernel
 
     km = start_kernel(str(tmp_path), {}, str(tmp_path), warm=True)
+    km.client_class = "jupyter_client.blocking.BlockingKernelClient"  # papermill gets an async one
     kc = km.client()
     kc.start_channels()
     out: list[str] = []

@@ -53,6 +53,11 @@ class Event(StrEnum):
     MONITOR_FAILED = "monitor_failed"
     FAULT_INJECTED = "fault_injected"  # a container fault acted (rehearsals of a real stack)
     FAULT_CLEARED = "fault_cleared"
+    KERNEL_DIED = "kernel_died"  # the kernel running a phase ended under it
+    KERNEL_REPLACED = "kernel_replaced"  # a waiting (warm or reserved) kernel died and was replaced
+    KERNEL_KILLED = "kernel_killed"  # a kernel that did not answer its interrupt was killed
+    PHASE_TIMEOUT = "phase_timeout"  # a phase ran past its timeout and was stopped
+    PHASE_RETRIED = "phase_retried"  # a phase whose kernel died ran once more on a fresh one
 
 
 DECISIONS = "decisions.jsonl"

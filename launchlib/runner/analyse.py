@@ -15,7 +15,8 @@ from launchlib.errors import RunBroken, RunError
 from launchlib.plan.locations import notebooks_folder
 from launchlib.report.analysis import resolve_runs
 from launchlib.report.html import render_html
-from launchlib.runner.kernels import start_kernel
+from launchlib.runner.kernels import how_it_ended, start_kernel
+from launchlib.runner.supervisor import catch_signals
 
 __all__ = ["ANALYSIS_NOTEBOOK", "analyse"]
 
@@ -30,6 +31,7 @@ def analyse(
 ) -> Path:
     """Execute the analysis notebook over ``runs`` and render it to ``out`` (HTML, code hidden)."""
     import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
+    from nbclient.exceptions import DeadKernelError
 
     out, reports = Path(out).absolute(), Path(reports).absolute()
     if out.suffix != ".html":
@@ -43,18 +45,25 @@ def analyse(
     sockets = tempfile.mkdtemp(prefix="launchlib-kernels-")
     km = start_kernel(str(out.parent), {}, sockets, warm=False)
     try:
-        pm.execute_notebook(
-            str(src),
-            str(executed),
-            parameters={"runs": " ".join(folders), "reports": str(reports)},
-            progress_bar=False,
-            km=km,
-        )
+        with catch_signals(_interrupted):  # the kernel is in a session of its own: it is shut down below
+            pm.execute_notebook(
+                str(src),
+                str(executed),
+                parameters={"runs": " ".join(folders), "reports": str(reports)},
+                progress_bar=False,
+                km=km,
+            )
+            return render_html(executed, out)
     except pm.PapermillExecutionError as exc:
         raise RunBroken(
             f"{executed}: the analysis failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue)[:300]}"
         ) from None
+    except DeadKernelError:
+        raise RunBroken(f"{executed}: the analysis kernel died ({how_it_ended(km)})") from None
     finally:
         km.shutdown_kernel(now=True)
         shutil.rmtree(sockets, ignore_errors=True)
-    return render_html(executed, out)
+
+
+def _interrupted(name: str) -> None:
+    raise RunBroken(f"interrupted by {name} during the analysis (nothing of the runs was changed)")

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from launchlib.errors import PlanError, RunBroken, RunError
+from launchlib.errors import KernelDied, PlanError, RunBroken, RunError
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.plan.files import load_plan
@@ -22,7 +22,7 @@ from launchlib.report.html import render_html
 from launchlib.report.repair import repair_run
 from launchlib.runfolder.folder import check_run_id, create_run
 from launchlib.runfolder.result import RESULT_SCRAP, PhaseResult
-from launchlib.runner.kernels import KernelPool, start_kernel
+from launchlib.runner.kernels import KernelPool, how_it_ended, start_kernel
 
 __all__ = ["execute_phase", "run_single"]
 
@@ -51,9 +51,11 @@ def execute_phase(
     The rollback runs on the pool's reserved kernel.
 
     Raises :class:`RunBroken` when the notebook crashed before gluing its result (with the phase
-    and cell; ``ename`` KeyboardInterrupt when it was interrupted).
+    and cell; ``ename`` KeyboardInterrupt when it was interrupted), :class:`KernelDied` when its
+    kernel ended under it (what the notebook had written is kept).
     """
     import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
+    from nbclient.exceptions import DeadKernelError
 
     phase = params.phase
     notebooks = notebooks or notebooks_folder()
@@ -80,6 +82,8 @@ def execute_phase(
             phase=phase,
             cell=exc.exec_count,
         ) from None
+    except DeadKernelError:
+        raise KernelDied(f"kernel died ({how_it_ended(km)}) during {phase}", phase=phase) from None
     finally:
         if pool is not None:
             pool.release(km)

@@ -16,6 +16,12 @@ Kernels run at the runner's own CPU priority: niced, a kernel sharing a core wit
 got a tenth of it, and its own load tests (T-12h, the post-rollback checks) measured the wait as
 latency (``bench/README.md``). Only their warm-up imports run niced, in a thread of their own
 (:data:`WARM_UP`): they happen while another phase runs.
+
+A kernel can die (an OOM kill, a crash). Papermill is handed an *asynchronous* client
+(:data:`ASYNC_CLIENT`): with the blocking one, nbclient waited on the kernel's output socket
+inside its event loop and never ran its own is-the-kernel-alive poll, so a dead kernel hung the
+phase for ever. The pool is watched too (:meth:`KernelPool.watch`): a dead warm or reserved
+kernel is replaced, and :meth:`KernelPool.take` never hands out a dead one.
 """
 
 from __future__ import annotations
@@ -23,14 +29,24 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import jupyter_client.asynchronous  # noqa: F401 (imported here, once: see _STARTING)
 from jupyter_client.manager import KernelManager
 
-__all__ = ["KernelPool", "start_kernel"]
+__all__ = ["ASYNC_CLIENT", "KernelPool", "how_it_ended", "kill_kernel", "start_kernel"]
+
+#: the client class papermill gets: awaitable reads, so nbclient's dead-kernel poll runs
+ASYNC_CLIENT = "jupyter_client.asynchronous.AsyncKernelClient"
+
+#: one kernel launched at a time: Python 3.11 before 3.11.8 keeps the AST validator's recursion
+#: depth per process, not per thread (gh-106905); with two pool threads starting kernels at once
+#: the test process later failed with "AST constructor recursion depth mismatch" (seen here)
+_STARTING = threading.Lock()
 
 #: imports done before a kernel is handed out, in a thread of their own at nice 10 (Linux sets a
 #: thread's nice value alone): a kernel warming up while a phase runs must not take the CPU from
@@ -57,8 +73,9 @@ def start_kernel(cwd: str, env: dict[str, str], socket_dir: str, warm: bool = Tr
     km = KernelManager(kernel_name="python3", transport="ipc")
     km.ip = os.path.join(socket_dir, uuid.uuid4().hex[:12])
     km.connection_file = km.ip + ".json"
-    km.start_kernel(cwd=cwd, env={**os.environ, **env})
-    kc = km.client()
+    with _STARTING:
+        km.start_kernel(cwd=cwd, env={**os.environ, **env})
+        kc = km.client()
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
@@ -67,7 +84,35 @@ def start_kernel(cwd: str, env: dict[str, str], socket_dir: str, warm: bool = Tr
             kc.execute_interactive(f"exec({WARM_UP!r}, {{}})", timeout=60)
     finally:
         kc.stop_channels()
+    km.client_class = ASYNC_CLIENT
     return km
+
+
+def how_it_ended(km: KernelManager) -> str:
+    """``signal 9`` or ``exit code 1``: how a kernel process ended (``running`` if it has not)."""
+    proc = getattr(km.provisioner, "process", None)  # a local kernel's Popen
+    code = proc.poll() if proc is not None else None
+    if code is None:
+        return "running"
+    return f"signal {-code}" if code < 0 else f"exit code {code}"
+
+
+def kill_kernel(km: KernelManager) -> None:
+    """SIGKILL a kernel that does not answer its interrupt (a cell stuck in C code, a stopped process)."""
+    pid = getattr(km.provisioner, "pid", None)
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _usable(fut: Future[KernelManager]) -> bool:
+    """Started, and still alive: can run a notebook now."""
+    return fut.done() and fut.exception() is None and fut.result().is_alive()
+
+
+def _shutdown(km: KernelManager) -> None:
+    with contextlib.suppress(Exception):  # a dead kernel has little left to shut down
+        km.shutdown_kernel(now=True)
 
 
 class KernelPool:
@@ -88,15 +133,62 @@ class KernelPool:
 
     def take(self, reserved: bool = False) -> KernelManager:
         """The warm kernel; the next one starts warming at once. ``reserved``: the one kept for
-        the rollback (once; after that, the next one as usual)."""
+        the rollback (once; after that, the next one as usual), or the warm one if the reserved
+        one is not ready. A kernel that died while it waited is never handed out: a fresh one
+        starts instead."""
         with self._lock:
-            if reserved and self._reserved is not None:
-                km, self._reserved = self._reserved.result(), None
-            else:
-                km = self._next.result()
+            fut = self._next
+            rb = self._reserved if reserved else None
+            if rb is not None and (_usable(rb) or not _usable(self._next)):
+                fut, self._reserved = rb, None
+            if fut is self._next:
                 self._next = self._submit()
+        km = self._alive(fut)
+        if km is None:
+            km = start_kernel(self.cwd, self.env, self.socket_dir, warm=False)
+        with self._lock:
             self.current = km
         return km
+
+    def _alive(self, fut: Future[KernelManager]) -> KernelManager | None:
+        try:
+            km = fut.result()
+        except Exception:  # it failed to start: the caller starts a fresh one (and sees its error)
+            return None
+        if km.is_alive():
+            return km
+        self._pool.submit(_shutdown, km)
+        return None
+
+    def watch(self) -> list[str]:
+        """Replace a waiting kernel that died; says which, and how each ended."""
+        said = []
+        with self._lock:
+            for name, what in (("_next", "warm"), ("_reserved", "reserved rollback")):
+                fut = getattr(self, name)
+                if fut is None or not fut.done() or fut.exception() is not None:
+                    continue
+                km = fut.result()
+                if not km.is_alive():
+                    setattr(self, name, self._submit())
+                    self._pool.submit(_shutdown, km)
+                    said.append(f"the {what} kernel ended ({how_it_ended(km)}): replaced")
+        return said
+
+    def current_death(self) -> str | None:
+        """How the kernel running a notebook now ended, if it did (``None`` while it lives)."""
+        with self._lock:
+            km = self.current
+        return None if km is None or km.is_alive() else how_it_ended(km)
+
+    def kill_current(self) -> bool:
+        """SIGKILL the kernel running a notebook now (it did not answer its interrupt)."""
+        with self._lock:
+            km = self.current
+        if km is None:
+            return False
+        kill_kernel(km)
+        return True
 
     def interrupt(self) -> bool:
         """Interrupt the kernel running a notebook now, if any (KeyboardInterrupt in its cell)."""
@@ -121,6 +213,6 @@ class KernelPool:
             waiting = [f for f in (self._next, self._reserved) if f is not None]
         for fut in waiting:
             with contextlib.suppress(Exception):  # a kernel that failed to start has nothing to shut down
-                fut.result().shutdown_kernel(now=True)
+                _shutdown(fut.result(timeout=90))
         self._pool.shutdown(wait=True)
         shutil.rmtree(self.socket_dir, ignore_errors=True)

@@ -23,7 +23,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, PlanError, RunBroken, TargetError
+from launchlib.errors import (
+    EXIT_BROKEN,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    KernelDied,
+    PlanError,
+    RunBroken,
+    TargetError,
+)
 from launchlib.launch.context import FiringAnnouncer
 from launchlib.launch.monitor import Monitor
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
@@ -39,6 +47,7 @@ from launchlib.report.html import render_html
 from launchlib.report.index import write_index
 from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import clock, compression_note, describe, not_scored, score
+from launchlib.runfolder.events import Event, record_event
 from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
 from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
@@ -46,7 +55,7 @@ from launchlib.runner.console import Console
 from launchlib.runner.dryrun import fault_problems, scenario_file
 from launchlib.runner.execute import execute_phase
 from launchlib.runner.kernels import KernelPool
-from launchlib.runner.supervisor import Supervisor
+from launchlib.runner.supervisor import Supervisor, catch_signals
 from launchlib.signoff.rules import load_signoffs
 from launchlib.simulator.process import SimProcess, embedded_simulator
 from launchlib.simulator.scenarios import Scenario, load_scenario
@@ -93,34 +102,63 @@ class _Rehearsal:
         self.phases = [p.id for p in plan.phases]
 
     def run(self, phase: str, tag: str, pool: KernelPool, m: Manifest, sup: Supervisor) -> PhaseResult | None:
-        """One notebook; ``None`` when it was interrupted before it had a result."""
+        """One notebook; ``None`` when it was interrupted (or timed out) before it had a result."""
         started = time.perf_counter()
         params = PhaseParams(**{**self.params.to_papermill(), "phase": phase})
         try:
-            res = execute_phase(params, self.run_dir, self.notebooks, pool, render=False, checked=True)
+            res = self._execute(phase, params, pool, sup)
         except RunBroken as exc:
-            interrupted = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
-            status = "interrupted" if interrupted and "KeyboardInterrupt" in str(exc) else "error"
+            status, reason = self._broken_status(phase, exc, sup)
             m.phases.append(
                 PhaseEntry(
                     phase=phase,
                     status=status,
-                    reason=str(exc),
+                    reason=reason,
                     notebook=f"{phase}.ipynb",
                     html=f"{phase}.html",
                 )
             )
             write_manifest(self.run_dir, m)
-            self.console.line(f"{tag} {phase:6s} {status.upper()} {exc}"[:400])
-            if status == "error":
+            self.console.line(f"{tag} {phase:6s} {status.upper()} {reason}"[:400])
+            if status == "error" or (status == "failed" and sup.timed_out != phase):
                 raise
             return None
+        finally:
+            sup.end()
         m.phases.append(_entry(phase, res))
         write_manifest(self.run_dir, m)
         why = f" — {res.reason}" if res.reason else ""
         line = f"{tag} {phase:6s} {res.status.value:11s} {time.perf_counter() - started:5.1f} s{why}"
         self.console.line(line[:220])
         return res
+
+    def _execute(self, phase: str, params: PhaseParams, pool: KernelPool, sup: Supervisor) -> PhaseResult:
+        """The notebook on a kernel of ``pool``; once more on a fresh kernel if its kernel died and
+        the plan says so (the first attempt's notebook kept beside it, the retry an event)."""
+        try:
+            return execute_phase(params, self.run_dir, self.notebooks, pool, render=False, checked=True)
+        except KernelDied as exc:
+            retry = phase != ROLLBACK and self.plan.phase(phase).retry_on_kernel_death
+            if not retry or sup.stop_reason is not None:
+                raise
+            first = self.run_dir / f"{phase}.attempt-1.ipynb"
+            if (self.run_dir / f"{phase}.ipynb").exists():
+                (self.run_dir / f"{phase}.ipynb").rename(first)
+            record_event(self.run_dir, Event.PHASE_RETRIED, phase=phase, reason=str(exc))
+            self.console.line(f"warning: {exc}: running {phase} once more on a fresh kernel")
+            sup.begin(phase, rollback=not sup.watch_decisions)
+            return execute_phase(params, self.run_dir, self.notebooks, pool, render=False, checked=True)
+
+    @staticmethod
+    def _broken_status(phase: str, exc: RunBroken, sup: Supervisor) -> tuple[str, str]:
+        """What a notebook that ended without a result is: ``failed`` (timed out, or its kernel
+        died), ``interrupted`` (a signal, a failure elsewhere or a decision stopped it), or ``error``."""
+        if sup.timed_out == phase:
+            return "failed", sup.failure or str(exc)
+        stopped = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
+        if stopped and ("KeyboardInterrupt" in str(exc) or isinstance(exc, KernelDied)):
+            return "interrupted", str(exc)
+        return ("failed" if isinstance(exc, KernelDied) else "error"), str(exc)
 
 
 def rehearse(
@@ -198,7 +236,7 @@ def rehearse(
     r = _Rehearsal(plan, sc, run_dir, params, notebooks, console)
     pool = KernelPool(str(run_dir), kernel_env)
     alive = (lambda: server.alive) if server is not None else None
-    sup = Supervisor(run_dir, plan, compress, pool.interrupt, console, server_alive=alive)
+    sup = Supervisor(run_dir, plan, compress, pool, console, server_alive=alive)
     faults = _injector(stack, sc, run_dir, compress) if stack else None
     if faults is not None:
         sup.injector_error = lambda: faults.error
@@ -332,14 +370,29 @@ def _finish(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest,
     """HTML, decisions, scorecard, manifest, report, index: last, so they never delay a rollback.
 
     A phase page that cannot be rendered is said on the console and loses nothing else: the
-    executed notebook, the manifest and the report are still written."""
+    executed notebook, the manifest and the report are still written. SIGINT or SIGTERM here
+    skips the pages not yet rendered (said), and the run is still recorded and reported."""
+    stop: list[str] = []
+    with catch_signals(stop.append):
+        _render_pages(run_dir, m, console, stop)
+        _conclude(run_dir, reports, plan, sc, m, console)
+
+
+def _render_pages(run_dir: Path, m: Manifest, console: Console, stop: list[str]) -> None:
     for entry in m.phases:
-        if entry.notebook and (run_dir / entry.notebook).exists():
+        if stop and entry.html:
+            entry.html = None
+            console.line(f"warning: {entry.phase}.html not written: {stop[0]} during the HTML export")
+        elif entry.notebook and (run_dir / entry.notebook).exists():
             try:
                 render_html(run_dir / entry.notebook, run_dir / f"{entry.phase}.html")
             except Exception as exc:  # nbconvert raises many types (templates, notebook shape)
                 entry.html = None
                 console.line(f"warning: {entry.phase}.html not written: {type(exc).__name__}: {exc}"[:300])
+
+
+def _conclude(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifest, console: Console) -> None:
+    """Decisions, scorecard, manifest, report and index, then the summary on the console."""
     m.decisions = read_decisions(run_dir)
     m.finished = time.time()
     gate_go = None if m.gate is None else m.gate.go

@@ -8,6 +8,12 @@ notebook happens to end), and SIGINT/SIGTERM. It interrupts the running kernel (
 KeyboardInterrupt in its cell) and records why as an ``interrupt`` event; the runner reads
 :attr:`Supervisor.stop_reason` and :attr:`Supervisor.failure` when the notebook returns.
 It also feeds the console's live status.
+
+It watches the kernels too: a dead warm or reserved kernel is replaced (an event and a warning),
+a dead running kernel is recorded (nbclient ends the notebook within a second), a phase past its
+timeout (:func:`~launchlib.plan.timeline.phase_timeout_s`) is stopped and failed, and a kernel
+that does not answer its interrupt within :data:`GRACE_S` is killed, so that no state of a
+kernel (alive, dead, hung in a cell, stopped) keeps a signal from ending the run.
 """
 
 from __future__ import annotations
@@ -22,13 +28,40 @@ from types import FrameType
 
 from launchlib.launch.monitor import Monitor
 from launchlib.plan.model import Plan
+from launchlib.plan.timeline import phase_timeout_s
 from launchlib.report.explain import explain_decision
 from launchlib.report.scorecard import clock
 from launchlib.runfolder.events import Event, event_time, read_events, record_event
 from launchlib.runfolder.records import DecisionRecord, rollback_decision
 from launchlib.runner.console import Console
+from launchlib.runner.kernels import KernelPool
 
-__all__ = ["Supervisor"]
+__all__ = ["GRACE_S", "Supervisor", "catch_signals"]
+
+GRACE_S = 5.0  # real seconds a kernel has to answer an interrupt before it is killed
+
+
+@contextlib.contextmanager
+def catch_signals(on_signal: Callable[[str], None]) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM call ``on_signal(name)``; a second one raises
+    KeyboardInterrupt (the person means it). Only the main thread can hold signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen: list[str] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if seen:
+            raise KeyboardInterrupt
+        seen.append(signal.Signals(signum).name)
+        on_signal(seen[0])
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 class Supervisor:
@@ -39,13 +72,13 @@ class Supervisor:
         run_dir: Path,
         plan: Plan,
         compress: float,
-        interrupt: Callable[[], bool],
+        kernels: KernelPool,
         console: Console,
         server_alive: Callable[[], bool] | None = None,
     ) -> None:
         self.run_dir, self.plan, self.compress = run_dir, plan, compress
         self.interval = min(1.0, max(0.05, plan.monitoring.interval_s / compress))
-        self._interrupt, self.console, self.server_alive = interrupt, console, server_alive
+        self.kernels, self.console, self.server_alive = kernels, console, server_alive
         self.monitor: Monitor | None = None
         self.injector_error: Callable[[], str | None] | None = None  # a stack's container faults
         self.phase: str | None = None  # the phase whose notebook runs now
@@ -55,6 +88,10 @@ class Supervisor:
         self.decision: DecisionRecord | None = None
         self._decision_seen: float | None = None
         self._interrupted_phase: str | None = None
+        self._interrupted_at: float | None = None  # monotonic: when the running phase was interrupted
+        self._deadline: float | None = None  # monotonic: the running phase's timeout
+        self.timed_out: str | None = None  # the phase stopped for running past its timeout
+        self.kernel_death: str | None = None  # how the running phase's kernel ended
         self._announced = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -70,25 +107,13 @@ class Supervisor:
         self._thread.join(timeout=5.0)
         self.console.end_live()
 
-    @contextlib.contextmanager
-    def signals(self) -> Iterator[None]:
+    def signals(self) -> contextlib.AbstractContextManager[None]:
         """SIGINT and SIGTERM stop the run in a known state instead of killing it mid-write."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
+        return catch_signals(self._on_signal)
 
-        def handler(signum: int, frame: FrameType | None) -> None:
-            if self.signal is not None:  # a second Ctrl-C: the person means it
-                raise KeyboardInterrupt
-            self.signal = signal.Signals(signum).name
-            self._stop_phase(f"{self.signal} received")
-
-        old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
+    def _on_signal(self, name: str) -> None:
+        self.signal = name
+        self._stop_phase(f"{name} received")
 
     # -- what the runner asks ---------------------------------------------------------------
     def launch_clock(self) -> str:
@@ -116,10 +141,17 @@ class Supervisor:
 
     def begin(self, phase: str, *, rollback: bool = False) -> None:
         """A notebook starts; from the rollback (or the review) on, decisions interrupt nothing."""
+        timeout = phase_timeout_s(self.plan, phase, self.compress)
         with self._lock:
-            self.phase = phase
+            self.phase, self.kernel_death = phase, None
+            self._deadline, self._interrupted_at = time.monotonic() + timeout, None
             if rollback:
                 self.watch_decisions = False
+
+    def end(self) -> None:
+        """The notebook returned: nothing runs that could time out or need killing."""
+        with self._lock:
+            self._deadline = self._interrupted_at = None
 
     # -- the loop ---------------------------------------------------------------------------
     def _stop_phase(self, reason: str, decision: bool = False) -> None:
@@ -127,9 +159,9 @@ class Supervisor:
             if decision and not self.watch_decisions:
                 return
             if self.phase is not None and self._interrupted_phase != self.phase:
-                self._interrupted_phase = self.phase
+                self._interrupted_phase, self._interrupted_at = self.phase, time.monotonic()
                 record_event(self.run_dir, Event.INTERRUPT, phase=self.phase, reason=reason)
-                self._interrupt()
+                self.kernels.interrupt()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -141,6 +173,45 @@ class Supervisor:
                 return
 
     def _tick(self) -> None:
+        self._watch_kernels()
+        self._watch_parts()
+        self._watch_decision()
+        if self.monitor is not None and self.failure is None:
+            self.console.status(self.monitor.live())
+
+    def _watch_kernels(self) -> None:
+        """Replace dead waiting kernels; record a dead running one; time out and kill hung ones."""
+        for said in self.kernels.watch():
+            record_event(self.run_dir, Event.KERNEL_REPLACED, phase=self.phase, reason=said)
+            self.console.line(f"warning: {said}")
+        now = time.monotonic()
+        with self._lock:
+            deadline, interrupted_at, phase = self._deadline, self._interrupted_at, self.phase
+        if deadline is None:
+            return
+        how = self.kernels.current_death()
+        if how is not None and self.kernel_death is None:
+            self.kernel_death = how
+            record_event(self.run_dir, Event.KERNEL_DIED, phase=phase, reason=f"kernel died ({how})")
+            return
+        if now > deadline and self.failure is None:
+            timeout = phase_timeout_s(self.plan, phase or "", self.compress)
+            self.timed_out = phase
+            self.failure = f"phase {phase} ran past its timeout of {timeout:.0f} s"
+            record_event(self.run_dir, Event.PHASE_TIMEOUT, phase=phase, reason=self.failure)
+            self._stop_phase(self.failure)
+        elif (
+            interrupted_at is not None
+            and now - interrupted_at > GRACE_S
+            and how is None
+            and self.kernels.kill_current()
+        ):
+            record_event(self.run_dir, Event.KERNEL_KILLED, phase=phase, reason=f"no answer in {GRACE_S:g} s")
+            with self._lock:
+                self._interrupted_at = None
+
+    def _watch_parts(self) -> None:
+        """The monitor, a stack's fault injector and the embedded simulator: one stopping breaks the run."""
         if self.failure is None and self.monitor is not None:
             why = self.monitor.health()
             if why is not None:
@@ -153,6 +224,8 @@ class Supervisor:
         if self.failure is None and self.server_alive is not None and not self.server_alive():
             self.failure = f"the embedded simulator stopped at {self.launch_clock()}"
             self._stop_phase(self.failure)
+
+    def _watch_decision(self) -> None:
         if self.watch_decisions and self.decision is None:
             decision = rollback_decision(self.run_dir)
             if decision is not None:
@@ -166,8 +239,6 @@ class Supervisor:
             and not self._phase_finished()
         ):
             self._stop_phase(f"rollback decision ({self.decision.tier})", decision=True)
-        if self.monitor is not None and self.failure is None:
-            self.console.status(self.monitor.live())
 
     def _phase_finished(self) -> bool:
         return any(
