@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SCENARIO ?= latency-spike
 
-.PHONY: rehearse test lint system-deps clean-venv
+.PHONY: rehearse test test-scenarios lint system-deps clean-venv
 
 # Quiet unless something fails: pip's output is kept in .venv/install.log and shown on failure.
 $(STAMP): pyproject.toml
@@ -21,10 +21,18 @@ rehearse: $(STAMP)
 	@$(VENV)/bin/launchlib plan validate parameters/plan.yaml
 	@$(VENV)/bin/launchlib rehearse --scenario $(SCENARIO)
 
-## Set up and run the whole test suite (installs the system packages the tests need).
+## Set up and run the test suite's first tier (installs the system packages the tests need):
+## every real part once, in about 12 minutes. The tests that neither rehearse nor time anything
+## run two at once; then the rehearsals, browsers, Docker and timing tests one after another.
 test: $(STAMP) system-deps
 	@$(VENV)/bin/ruff check --quiet .
-	@$(PY) -m pytest
+	@$(PY) -m pytest -m "not slow and not scenario" -n 2
+	@$(PY) -m pytest -m "slow and not scenario"
+
+## The scenario tier: every other shipped scenario rehearsed end to end, the hog runs, the
+## remaining notebooks on their own, the other signal and dead-kernel cases (CI runs both tiers).
+test-scenarios: $(STAMP) system-deps
+	@$(PY) -m pytest -m scenario
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,13 +1,27 @@
-"""Shared fixtures: paths to the repository, the reference plan and the seed."""
+"""Shared fixtures: paths to the repository, the reference plan and the seed, real servers, and
+the session's rehearsals (one per scenario, handed read-only to every test that reads it).
+
+Tiers (README, "Tests"): ``make test`` runs the tests marked neither ``slow`` nor ``scenario`` in
+parallel (pytest-xdist), then the ``slow`` ones (rehearsals, browsers, timing) one after another;
+``make test-scenarios`` runs the ``scenario`` tier: every other scenario end to end, the hog runs.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT.parent / "shared" / "seed" / "war-room-plan.md"
@@ -25,8 +39,15 @@ def plan():
 @pytest.fixture(scope="session")
 def seed_path() -> Path:
     if not SEED.exists():
-        pytest.skip(f"seed plan not found at {SEED}")
+        _missing(f"seed plan not found at {SEED}")
     return SEED
+
+
+def _missing(msg: str) -> None:
+    """A part the test needs is missing: a skip on a developer's machine, a failure in CI."""
+    if os.environ.get("LAUNCHLIB_REQUIRE_SYSTEM_DEPS") == "1":
+        pytest.fail(msg)
+    pytest.skip(msg)
 
 
 @pytest.fixture()
@@ -63,10 +84,8 @@ def require_binary(name: str, package: str) -> str:
     found = shutil.which(name) or (name if Path(name).is_file() else None)
     if found is not None:
         return found
-    msg = f"{name} not installed (Debian package '{package}'; scripts/system-deps.sh installs it)"
-    if os.environ.get("LAUNCHLIB_REQUIRE_SYSTEM_DEPS") == "1":
-        pytest.fail(msg)
-    pytest.skip(msg)
+    _missing(f"{name} not installed (Debian package '{package}'; scripts/system-deps.sh installs it)")
+    raise AssertionError("unreachable")
 
 
 def build_image(client, tag: str, files: dict[str, bytes]) -> None:
@@ -226,7 +245,7 @@ def docker_engine() -> Iterator[str]:
         return
     dockerd = require_binary("dockerd", "docker.io")
     if os.geteuid() != 0:
-        pytest.skip("no Docker Engine running and dockerd needs root to start one")
+        _missing("no Docker Engine running and dockerd needs root to start one")
     base = Path(tempfile.mkdtemp(prefix="launchlib-dockerd-"))
     url = f"unix://{base}/docker.sock"
     where = [f"--host={url}", f"--data-root={base}/data", f"--exec-root={base}/exec", f"--pidfile={base}/pid"]
@@ -256,3 +275,136 @@ def docker_engine() -> Iterator[str]:
         for m in sorted((m for m in mounts if m.startswith(str(base))), reverse=True):
             subprocess.run(["umount", "-l", m], check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+HOOK_SECRET = "T0PSECRET-hook-7f3a"  # in every receiver's path, as a webhook URL's token is
+ADMIN_TOKEN = "adm1n-T0KEN-5e2b91"  # planted in the README run's environment: must reach no file
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1: ``mode`` record | flaky (503 twice, then 200) | hang."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode, self.bodies, self.calls = mode, [], 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.calls += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.mode == "hang":
+                    time.sleep(3.0)
+                code = 503 if outer.mode == "flaky" and outer.calls <= 2 else 200
+                if code == 200:
+                    outer.bodies.append(json.loads(body))
+                try:
+                    self.send_response(code)
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up on a hanging receiver: that is the point
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/{HOOK_SECRET}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the project root as a team has it: parameters and notebooks, no reports yet."""
+    dest.mkdir(parents=True)
+    for part in ("parameters", "notebooks"):
+        shutil.copytree(ROOT / part, dest / part)
+    return dest
+
+
+def person_env() -> dict[str, str]:
+    """A person's environment: every warning shows; an admin token that is not the simulator's."""
+    env = cli_env()
+    env.pop("PYTHONWARNINGS", None)
+    env["LAUNCHLIB_ADMIN_TOKEN"] = ADMIN_TOKEN
+    return env
+
+
+@dataclass
+class Rehearsed:
+    """One finished rehearsal of the session: read it, never write to it."""
+
+    run_dir: Path
+    manifest: object  # launchlib.runfolder.folder.Manifest
+    lines: list[str]
+    stderr: str = ""
+    returncode: int | None = None
+    slack: list[dict] = field(default_factory=list)  # what the war room's Slack received
+    root: Path | None = None  # the project folder it ran from (the README run)
+
+
+@pytest.fixture(scope="session")
+def readme_run(tmp_path_factory: pytest.TempPathFactory) -> Rehearsed:
+    """The README's first command (``launchlib rehearse``: the default scenario, latency-spike) as a
+    subprocess from a copy of the project, its plan's channels posting to local receivers (Slack
+    records, a pager hangs) and a secret planted in the environment: run once per session, read by
+    the README, scorecard, webhook, secrets, report, browser and analysis tests."""
+    from launchlib.runfolder.folder import read_manifest
+
+    root = copy_project(tmp_path_factory.mktemp("readme") / "project")
+    slack, pager = Receiver("record"), Receiver("hang")
+    plan = root / "parameters" / "plan.yaml"
+    data = yaml.safe_load(plan.read_text(encoding="utf-8"))
+    next(c for c in data["channels"] if c["name"] == "Slack Channel")["delivery"] = {
+        "kind": "slack",
+        "url_env": "LAUNCHLIB_TEST_SLACK_URL",
+    }
+    pager_delivery = {
+        "kind": "webhook",
+        "url_env": "LAUNCHLIB_TEST_PAGER_URL",
+        "timeout_s": 0.5,
+        "deadline_s": 2.0,
+    }
+    data["channels"].append({"name": "Pager", "value": "on-call", "delivery": pager_delivery})
+    plan.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    env = person_env() | {"LAUNCHLIB_TEST_SLACK_URL": slack.url, "LAUNCHLIB_TEST_PAGER_URL": pager.url}
+    try:
+        proc = subprocess.run(
+            [LAUNCHLIB, "rehearse"], cwd=root, capture_output=True, text=True, env=env, timeout=600
+        )
+    finally:
+        slack.stop()
+        pager.stop()
+    lines = proc.stdout.splitlines()
+    assert lines and lines[-1].startswith("report: "), proc.stdout + proc.stderr
+    run_dir = Path(lines[-1].removeprefix("report: ")).parent
+    return Rehearsed(
+        run_dir, read_manifest(run_dir), lines, proc.stderr, proc.returncode, list(slack.bodies), root
+    )
+
+
+@pytest.fixture(scope="session")
+def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Rehearsed]:
+    """``rehearsed(scenario)``: the scenario rehearsed once per session (in process, defaults),
+    into one shared reports folder. The default scenario comes from :func:`readme_run` instead."""
+    from launchlib.runner.console import Console
+    from launchlib.runner.rehearse import rehearse
+
+    reports = tmp_path_factory.mktemp("scenarios")
+    done: dict[str, Rehearsed] = {}
+
+    def get(scenario: str) -> Rehearsed:
+        assert scenario != "latency-spike", "the default scenario is the README run: use readme_run"
+        if scenario not in done:
+            lines: list[str] = []
+            run_dir, m = rehearse(
+                scenario, run_id=scenario, reports=reports, console=Console(echo=lines.append)
+            )
+            done[scenario] = Rehearsed(run_dir, m, lines)
+        return done[scenario]
+
+    return get

@@ -23,7 +23,7 @@ import psutil
 import pytest
 from conftest import LAUNCHLIB, ROOT, free_port, require_binary
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = [pytest.mark.timeout(420), pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 NOTEBOOK = "T-1h.ipynb"

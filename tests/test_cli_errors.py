@@ -189,7 +189,9 @@ def test_generated_samples_are_judged_or_refused(
         return
     try:
         out = replay_file(plan, path, deploy)  # type: ignore[arg-type]
-    except PlanError:
+    except PlanError as exc:  # a refusal names what was refused: the samples file or the deploy time
+        assert exc.problems and all(p.file in (str(path), "--deploy-at") for p in exc.problems), exc.lines()
+        assert all(str(p).strip() and "\n" not in str(p) for p in exc.problems), exc.lines()
         return
     assert out.decision in ("rollback", "proceed")
     assert all(math.isfinite(f.first_at) for f in out.triggers)

@@ -34,7 +34,7 @@ from launchlib.runner.console import Console
 from launchlib.runner.rehearse import exit_code, rehearse
 from launchlib.simulator.scenarios import Binding, Fault, FaultKind
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]  # dockerd, and faults on the launch clock
 
 PREVIOUS, CANDIDATE = "prod-rollback", "v1.0-prod-ready"
 REPO = "launchlib-test/trading-sim"
@@ -148,7 +148,7 @@ def test_a_fault_acts_at_its_launch_time_and_is_cleared_at_its_end(
         t0 = time.time()
         record_event(tmp_path, Event.DEPLOYED, release=PREVIOUS)
         _until(lambda: not _answers(sim_stack.url))
-        assert 1.8 <= time.time() - t0 < 4.0  # T+40s at 20×: two real seconds
+        assert time.time() - t0 >= 1.8  # not before T+40s (two real seconds at 20×)
         want = "paused" if kind is FaultKind.CONTAINER_PAUSE else "exited"
         _until(lambda: sim_stack.api().status == want, timeout_s=5)  # a stop waits for the exit
         _until(lambda: _answers(sim_stack.url))
@@ -162,6 +162,7 @@ def test_a_fault_acts_at_its_launch_time_and_is_cleared_at_its_end(
         (Event.FAULT_INJECTED, [f"{sim_stack.project}-api-1"]),
         (Event.FAULT_CLEARED, [f"{sim_stack.project}-api-1"]),
     ]
+    assert 40 <= acts[0]["launch_s"] < 120 <= acts[1]["launch_s"], acts  # each at its launch time
 
 
 def test_a_release_fault_follows_the_candidate(sim_stack: SimStack, tmp_path: Path) -> None:
@@ -181,8 +182,9 @@ def test_a_release_fault_follows_the_candidate(sim_stack: SimStack, tmp_path: Pa
     assert _answers(sim_stack.url)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("scenario", ["container-stop", "container-pause"])
+@pytest.mark.parametrize(
+    "scenario", ["container-stop", pytest.param("container-pause", marks=pytest.mark.scenario)]
+)
 def test_rehearsal_of_a_stack_with_a_container_fault(
     sim_stack: SimStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str
 ) -> None:

@@ -21,7 +21,7 @@ from launchlib.backends.docker import PROJECT_LABEL, SERVICE_LABEL, DockerDeploy
 from launchlib.errors import TargetError
 from launchlib.probing.target import Target
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]  # dockerd; health checks timed
 
 PREVIOUS, CANDIDATE, BROKEN = "prod-rollback", "v1.0-prod-ready", "v1.1-broken"
 REPO = "launchlib-test/trading-api"
@@ -187,7 +187,8 @@ def test_emergency_switches_all_at_once_and_controlled_one_by_one(stack: Stack) 
         dep.wait_serving(PREVIOUS, timeout_s=20)
         created = sorted(_created(stack.container(s)) for s in ("api", "worker"))
         gaps[procedure] = created[1] - created[0]
-    assert gaps["emergency"] < 0.8 <= gaps["controlled"], gaps
+    # controlled waits for a health check (every second) between the two; emergency does not
+    assert gaps["controlled"] >= 0.8 and gaps["emergency"] < gaps["controlled"] / 2, gaps
 
 
 def test_an_emergency_switch_that_fails_puts_back_every_switched_container(stack: Stack) -> None:

@@ -65,6 +65,7 @@ def _end(proc: subprocess.Popen[str], timeout_s: float) -> tuple[int, str, float
     return proc.returncode, out, time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_a_killed_kernel_mid_watch_ends_the_run_loudly(tmp_path: Path) -> None:
     """Every kernel of a clean rehearsal SIGKILLed after T-0: exit 3 within an evaluation interval
     and a few seconds, the phase failed with how its kernel ended, nothing recorded lost."""
@@ -97,6 +98,7 @@ def test_a_killed_kernel_mid_watch_ends_the_run_loudly(tmp_path: Path) -> None:
     assert out.rstrip().splitlines()[-1].startswith("report: ")
 
 
+@pytest.mark.slow
 def test_a_dead_waiting_kernel_is_replaced_and_never_handed_out(tmp_path: Path) -> None:
     """The reserved rollback kernel and the warm one killed while they wait: ``watch`` says so and
     starts others; ``take`` never hands out a dead kernel."""

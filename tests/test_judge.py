@@ -78,8 +78,14 @@ def test_variant_plan_scales_triggers_and_leaves_the_plan_alone(plan: Plan) -> N
         else:
             assert n.threshold == pytest.approx(c.threshold * 200)
         assert n.window_s == pytest.approx((c.window_s or plan.monitoring.window_s) * 2)
-    assert variant_plan(plan, Variant()).triggers  # the original is untouched:
+    # the identity variant keeps every threshold and effective window; the original is untouched
+    same = variant_plan(plan, Variant())
+    for (_, old), (_, new) in zip(plan.triggers(), same.triggers(), strict=True):
+        assert new.id == old.id and new.condition.threshold == old.condition.threshold
+        window = plan.monitoring.window_s
+        assert (new.condition.window_s or window) == pytest.approx(old.condition.window_s or window)
     assert next(t for _, t in plan.triggers() if t.id == "api_latency").condition.window_s is None
+    assert next(t for _, t in v.triggers() if t.id == "api_latency").condition.window_s is not None
 
 
 def test_what_if_replays_the_same_engine_and_moves_the_decision(plan: Plan) -> None:

@@ -18,6 +18,7 @@ from launchlib.simulator.server import SimServer
 COMPRESS = 6.0  # evaluation every 10/6 s, windows of 10 s, for 5 s
 
 
+@pytest.mark.slow  # judges latency: never beside other tests' load
 def test_prometheus_source_fires_like_samples(plan: Plan, prometheus_factory) -> None:
     spike = Fault(kind="latency", binding="release", start_s=0, endpoints=("/api/",), latency_ms=600)
     with SimServer(config=SimConfig(restart_s=0.05), faults=[spike]) as srv:
@@ -28,7 +29,7 @@ def test_prometheus_source_fires_like_samples(plan: Plan, prometheus_factory) ->
         deploy_at = time.time() + 0.05
         srv.command("arm", t0=deploy_at, compress=COMPRESS)
         sample(target, rate=60, duration_s=18)
-        time.sleep(2.5)  # last scrape
+        _scraped_after(prom, deploy_at + 18)
         source = PrometheusSource(prom)
         decision, _engine = source.evaluate(plan, deploy_at, deploy_at + 18, compress=COMPRESS, baseline_s=12)
     fired = {f.id for f in decision.triggers}
@@ -37,6 +38,20 @@ def test_prometheus_source_fires_like_samples(plan: Plan, prometheus_factory) ->
     assert "security_breach" not in fired and "unavailable" not in fired
     latency = next(f for f in decision.triggers if f.id == "api_latency")
     assert latency.evidence.value > 500
+
+
+def _scraped_after(prom: str, when: float, timeout_s: float = 30.0) -> None:
+    """Wait until Prometheus holds a scrape taken after ``when`` (a poll, not a fixed sleep)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = httpx.get(f"{prom}/api/v1/query", params={"query": "max(timestamp(up))"}, timeout=5).json()
+        result = got["data"]["result"]
+        if result and float(result[0]["value"][1]) >= when:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no scrape after {when} within {timeout_s} s")
 
 
 def test_unreachable_prometheus_is_a_clear_error(plan: Plan) -> None:

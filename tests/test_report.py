@@ -11,31 +11,37 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import LAUNCHLIB, ROOT, cli_env, require_binary
+from conftest import LAUNCHLIB, ROOT, Rehearsed, cli_env, require_binary
 
 from launchlib.report.index import write_index
 from launchlib.report.run_data import load_run
-from launchlib.runner.console import Console
-from launchlib.runner.rehearse import rehearse
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Three archived rehearsals: two rollbacks and a clean launch (T-0 … T+1h)."""
-    reports = tmp_path_factory.mktemp("reports")
-    out = {}
-    for scenario in ("latency-spike", "clean", "outage"):
-        lines: list[str] = []
-        run_dir, m = rehearse(scenario, run_id=scenario, reports=reports, console=Console(echo=lines.append))
-        assert m.scorecard and m.scorecard.as_expected, (m.scorecard, lines)
-        assert not any(line.startswith("warning:") for line in lines), lines
-        out[scenario] = run_dir
+@pytest.fixture()
+def runs(readme_run: Rehearsed) -> dict[str, Path]:
+    """The session's README run (latency-spike, rolled back): what tier 1 reads."""
+    assert not any(line.startswith("warning:") for line in readme_run.lines), readme_run.lines
+    return {"latency-spike": readme_run.run_dir}
+
+
+@pytest.fixture()
+def three_runs(readme_run: Rehearsed, rehearsed) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+    """Two rollbacks and a clean launch (T-0 … T+1h): the scenario tier's."""
+    out = {"latency-spike": readme_run.run_dir}
+    for scenario in ("clean", "outage"):
+        run = rehearsed(scenario)
+        assert run.manifest.scorecard and run.manifest.scorecard.as_expected, (
+            run.manifest.scorecard,
+            run.lines,
+        )
+        assert not any(line.startswith("warning:") for line in run.lines), run.lines
+        out[scenario] = run.run_dir
     return out
 
 
+@pytest.mark.slow
 def test_the_report_leads_with_the_outcome_and_opens_offline(runs: dict[str, Path]) -> None:
     page = (runs["latency-spike"] / "report.html").read_text(encoding="utf-8")
     assert len(page.encode()) < 6_000_000
@@ -54,10 +60,15 @@ def test_the_report_leads_with_the_outcome_and_opens_offline(runs: dict[str, Pat
         assert f"<h2>{section}</h2>" in page
     assert "could not be shown" not in page
     assert "href='T-0.html'" in page and "Running release is prod-rollback" in page
-    clean = (runs["clean"] / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.scenario
+def test_the_report_of_a_clean_launch_says_no_rollback(three_runs: dict[str, Path]) -> None:
+    clean = (three_runs["clean"] / "report.html").read_text(encoding="utf-8")
     assert "No rollback trigger fired; the launch went ahead." in clean and "<p>No rollback.</p>" in clean
 
 
+@pytest.mark.slow
 def test_phase_pages_hide_code_and_show_the_checklist_as_a_table(runs: dict[str, Path], plan) -> None:  # type: ignore[no-untyped-def]
     page = (runs["latency-spike"] / "T-24h.html").read_text(encoding="utf-8")
     assert "ll.open_phase" not in page and "notebook_parameters" not in page  # papermill's report mode
@@ -67,6 +78,7 @@ def test_phase_pages_hide_code_and_show_the_checklist_as_a_table(runs: dict[str,
     assert "GO (" in table or "NO-GO (" in table
 
 
+@pytest.mark.slow
 def test_charts_run_on_the_launch_clock(runs: dict[str, Path]) -> None:
     from launchlib.report.launch_charts import class_series, latency_figure
 
@@ -83,24 +95,46 @@ def test_charts_run_on_the_launch_clock(runs: dict[str, Path]) -> None:
     assert api[api["launch_s"].between(150, 170)]["p95"].max() > 400 > api[api["launch_s"] < 0]["p95"].max()
 
 
+@pytest.mark.slow
 def test_the_index_lists_every_run_and_a_broken_one_as_incomplete(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
     reports = tmp_path / "reports"
-    for name, src in runs.items():
-        shutil.copytree(src, reports / name)
+    for src in runs.values():
+        shutil.copytree(src, reports / src.name)
     (reports / "half").mkdir()
     (reports / "half" / "events.jsonl").write_text("{}\n")
     (reports / "corrupt").mkdir()
     (reports / "corrupt" / "manifest.json").write_text("{not json")
     page = write_index(reports).read_text(encoding="utf-8")
-    for name in runs:
-        assert f"href='{name}/report.html'" in page
+    for src in runs.values():
+        assert f"href='{src.name}/report.html'" in page
     assert "incomplete: no manifest.json" in page and "incomplete: " in page.split("corrupt")[1][:300]
     assert "Plotly.newPlot" in page and (reports / "plotly.min.js").exists()
 
 
-def test_analyse_renders_the_analysis_of_three_runs(runs: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_analyse_renders_the_analysis_of_the_readme_run(runs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "analysis.html"
+    cmd = [LAUNCHLIB, "analyse", str(runs["latency-spike"]), "-o", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=cli_env(), timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"analysis: {out}" and not r.stderr
+    import scrapbook as sb
+
+    scraps = sb.read_notebook(str(out.with_suffix(".ipynb"))).scraps
+    verdicts = [(v["run"], v["verdict"]) for v in scraps["analysis_verdicts"].data]
+    assert verdicts == [(runs["latency-spike"].name, "fail")], verdicts
+    what_if = scraps["analysis_what_if"].data
+    assert len(what_if) == 27 and what_if[0]["decision"] == "rollback" and what_if[0]["tier"] == "immediate"
+    assert len(scraps["analysis_incidents"].data) == 1
+    page = out.read_text(encoding="utf-8")
+    assert "Baseline versus candidate" in page and "import launchlib" not in page
+
+
+@pytest.mark.scenario
+def test_analyse_renders_the_analysis_of_three_runs(three_runs: dict[str, Path], tmp_path: Path) -> None:
+    runs = three_runs
     out = tmp_path / "analysis.html"
     cmd = [LAUNCHLIB, "analyse", *(str(p) for p in runs.values()), "-o", str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=cli_env(), timeout=600)
@@ -110,6 +144,7 @@ def test_analyse_renders_the_analysis_of_three_runs(runs: dict[str, Path], tmp_p
 
     scraps = sb.read_notebook(str(out.with_suffix(".ipynb"))).scraps
     verdicts = {v["run"]: v for v in scraps["analysis_verdicts"].data}
+    verdicts["latency-spike"] = verdicts.pop(runs["latency-spike"].name)
     assert verdicts["latency-spike"]["verdict"] == "fail" and verdicts["clean"]["verdict"] in (
         "pass",
         "marginal",
@@ -117,14 +152,15 @@ def test_analyse_renders_the_analysis_of_three_runs(runs: dict[str, Path], tmp_p
     judged = [
         j
         for j in scraps["analysis_judged"].data
-        if j["run"] == "latency-spike" and j["metric"] == "latency_ms"
+        if j["run"] == runs["latency-spike"].name and j["metric"] == "latency_ms"
     ]
     assert any(j["verdict"] == "fail" and j["effect"] > 0.3 and j["p_value"] < 0.01 for j in judged)
-    what_if = [w for w in scraps["analysis_what_if"].data if w["run"] == "latency-spike"]
+    what_if = [w for w in scraps["analysis_what_if"].data if w["run"] == runs["latency-spike"].name]
     assert len(what_if) == 27 and what_if[0]["variant"].startswith("threshold ×1 · window ×1 · for ×1")
     assert what_if[0]["decision"] == "rollback" and what_if[0]["tier"] == "immediate"
     incidents = {i["run"]: i for i in scraps["analysis_incidents"].data}
-    assert set(incidents) == {"latency-spike", "outage"} and incidents["latency-spike"]["class"]
+    spike = runs["latency-spike"].name
+    assert set(incidents) == {spike, "outage"} and incidents[spike]["class"]
     page = out.read_text(encoding="utf-8")
     assert (
         "Baseline versus candidate" in page
@@ -133,6 +169,7 @@ def test_analyse_renders_the_analysis_of_three_runs(runs: dict[str, Path], tmp_p
     )
 
 
+@pytest.mark.slow
 def test_the_analysis_notebook_runs_alone_with_plain_papermill(runs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out.ipynb"
     glob = str(next(iter(runs.values())).parent / "*")
@@ -155,7 +192,7 @@ def test_the_analysis_notebook_runs_alone_with_plain_papermill(runs: dict[str, P
     import scrapbook as sb
 
     what_if = sb.read_notebook(str(out)).scraps["analysis_what_if"].data
-    assert len(what_if) == 3 * 2 * 3  # three runs, a 1 × 2 × 3 grid
+    assert len(what_if) == len(list(Path(glob).parent.glob("*/manifest.json"))) * 2 * 3  # runs × a 1×2×3 grid
 
 
 def test_analyse_refuses_a_missing_run(tmp_path: Path) -> None:
@@ -171,16 +208,15 @@ def test_analyse_refuses_a_missing_run(tmp_path: Path) -> None:
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_report_index_and_phase_page_draw_in_a_browser_offline(runs: dict[str, Path]) -> None:
+@pytest.mark.slow
+def test_report_index_and_phase_page_draw_in_a_browser_offline(runs: dict[str, Path], tmp_path: Path) -> None:
     require_binary(CHROMIUM, "chromium")
     from playwright.sync_api import sync_playwright
 
-    write_index(runs["clean"].parent)
     pages = [
         (runs["latency-spike"] / "report.html", 4),
-        (runs["clean"] / "report.html", 4),
         (runs["latency-spike"] / "T-0.html", 1),
-        (runs["clean"].parent / "index.html", 1),
+        (runs["latency-spike"].parent / "index.html", 1),
     ]
     args = ["--no-sandbox"] if os.geteuid() == 0 else []
     with sync_playwright() as pw:
@@ -205,8 +241,7 @@ def test_report_index_and_phase_page_draw_in_a_browser_offline(runs: dict[str, P
                 )
                 assert page.locator(".js-plotly-plot").count() >= charts, path
                 assert not errors, (path, errors)
-                shot = path.parent / "screenshots" / f"{path.stem}.png"
-                shot.parent.mkdir(exist_ok=True)
+                shot = tmp_path / f"{path.stem}.png"  # the run folder is read-only to tests
                 page.screenshot(path=str(shot), full_page=True)
                 page.close()
             assert not blocked, blocked
@@ -214,6 +249,7 @@ def test_report_index_and_phase_page_draw_in_a_browser_offline(runs: dict[str, P
             browser.close()
 
 
+@pytest.mark.slow
 def test_a_decisions_line_in_the_report_reads_back_typed(runs: dict[str, Path]) -> None:
     run = load_run(runs["latency-spike"])
     assert run.decision is not None and run.decision.tier == "immediate"
@@ -221,6 +257,7 @@ def test_a_decisions_line_in_the_report_reads_back_typed(runs: dict[str, Path]) 
     assert manifest["rollback"]["tier"] == "immediate" and manifest["gate"]["go"] is True
 
 
+@pytest.mark.slow
 def test_the_analysis_judge_sees_a_late_fault_and_keeps_the_plans_bar(runs: dict[str, Path]) -> None:
     """On the latency-spike run's own decision, with crafted samples: a slowdown only while the
     decision's triggers held fails, though diluted over deploy → decision it does not; and a

@@ -76,6 +76,7 @@ def test_the_validator_checks_what_the_plan_declares(
     assert any(expected in line for line in err.value.lines()), err.value.lines()
 
 
+@pytest.mark.slow  # judges latency: never beside other tests' load
 def test_after_a_rollback_performance_is_judged_against_the_release_before_the_launch(tmp_path: Path) -> None:
     """The restored release is held to its own pre-launch samples (a real simulator, a real
     monitor): as before, it passes on the monitor's samples; 300 ms slower on the API, it fails

@@ -8,6 +8,7 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 
 from launchlib.evaluation.sources import read_samples
 from launchlib.probing.sampler import Endpoint, Sampler, sample, write_samples
@@ -15,6 +16,8 @@ from launchlib.probing.target import Target
 from launchlib.simulator.app import SimConfig
 from launchlib.simulator.scenarios import Binding, Fault, FaultKind
 from launchlib.simulator.server import SimServer
+
+pytestmark = pytest.mark.slow  # measures latency and stalls: never beside other tests' load
 
 
 def test_fixed_rate_rows_and_columns(sim: SimServer, tmp_path) -> None:

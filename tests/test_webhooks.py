@@ -3,57 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import PLAN_PATH
+from conftest import HOOK_SECRET, Receiver, Rehearsed
 
 from launchlib.backends.webhooks import Deliveries, Message
 from launchlib.plan.channels import Channel, Delivery, DeliveryKind
 
-SECRET = "T0PSECRET-hook-7f3a"  # in every receiver's path, as a webhook URL's token is
-
-
-class Receiver:
-    """A real HTTP server on 127.0.0.1: ``mode`` record | flaky (503 twice, then 200) | hang."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode, self.bodies, self.calls = mode, [], 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                outer.calls += 1
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if outer.mode == "hang":
-                    time.sleep(3.0)
-                code = 503 if outer.mode == "flaky" and outer.calls <= 2 else 200
-                if code == 200:
-                    outer.bodies.append(json.loads(body))
-                try:
-                    self.send_response(code)
-                    self.end_headers()
-                    self.wfile.write(b"ok")
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the sender gave up on a hanging receiver: that is the point
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook/{SECRET}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+SECRET = HOOK_SECRET
 
 
 @pytest.fixture()
@@ -98,7 +57,8 @@ def test_deliveries_record_retry_and_give_up_without_blocking(receivers: dict[st
     d = Deliveries(channels, records.append, env=env)
     t = time.perf_counter()
     d.send(MSG)
-    assert time.perf_counter() - t < 0.1  # the caller (a rollback) does not wait
+    sent = time.perf_counter() - t
+    assert sent < 1.0, sent  # the caller (a rollback) waits for no receiver: one hangs 3 s, one fails twice
     assert d.wait(10) == 0
     by = {r["channel"]: r for r in records}
     assert set(by) == {"war room", "pager", "stuck", "unset"}
@@ -119,7 +79,7 @@ def test_deliveries_record_retry_and_give_up_without_blocking(receivers: dict[st
         and receivers["flaky"].calls == 3
     )
     assert by["stuck"]["status"] == "failed" and "Timeout" in by["stuck"]["error"]
-    assert by["stuck"]["latency_ms"] < 2500  # bounded by the channel's 1.5-s deadline, not the receiver
+    assert by["stuck"]["latency_ms"] < 3000  # bounded by the channel's 1.5-s deadline, not the 3-s receiver
     assert by["unset"]["status"] == "failed" and by["unset"]["error"] == "HOOK_MISSING is not set"
     text = receivers["record"].bodies[0]["text"]
     assert text.splitlines() == [
@@ -165,41 +125,12 @@ def test_the_plan_refuses_a_url_in_place_of_a_variable_and_unknown_events() -> N
 
 @pytest.mark.slow
 def test_a_rehearsal_posts_to_the_war_room_and_a_hanging_hook_never_delays_the_rollback(
-    receivers: dict[str, Receiver], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    readme_run: Rehearsed,
 ) -> None:
-    from launchlib.runner.console import Console
-    from launchlib.runner.rehearse import rehearse
-
-    data = yaml.safe_load(PLAN_PATH.read_text(encoding="utf-8"))
-    slack = next(c for c in data["channels"] if c["name"] == "Slack Channel")
-    slack["delivery"] = {"kind": "slack", "url_env": "LAUNCHLIB_TEST_SLACK_URL"}
-    data["channels"].append(
-        {
-            "name": "Pager",
-            "value": "on-call",
-            "delivery": {
-                "kind": "webhook",
-                "url_env": "LAUNCHLIB_TEST_PAGER_URL",
-                "timeout_s": 0.5,
-                "deadline_s": 2.0,
-            },
-        }
-    )
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    monkeypatch.setenv("LAUNCHLIB_TEST_SLACK_URL", receivers["record"].url)
-    monkeypatch.setenv("LAUNCHLIB_TEST_PAGER_URL", receivers["hang"].url)
-    lines: list[str] = []
-    run_dir, m = rehearse(
-        "latency-spike",
-        run_id="hooks",
-        reports=tmp_path / "reports",
-        plan_path=plan,
-        console=Console(echo=lines.append),
-    )
-    assert m.scorecard is not None and m.scorecard.as_expected, (m.scorecard, lines)
-    texts = [b["text"] for b in receivers["record"].bodies]
-    firsts = [t.splitlines()[0] for t in texts]
+    """The README run's plan posts to a Slack receiver and a pager that hangs (see conftest)."""
+    m, run_dir = readme_run.manifest, readme_run.run_dir
+    assert m.scorecard is not None and m.scorecard.as_expected, (m.scorecard, readme_run.lines)
+    firsts = [b["text"].splitlines()[0] for b in readme_run.slack]
     for head in (
         "TEST",
         "GO: go/no-go",
@@ -214,10 +145,11 @@ def test_a_rehearsal_posts_to_the_war_room_and_a_hanging_hook_never_delays_the_r
     assert slack_ok and all(d["status"] == "delivered" for d in slack_ok)
     pager = [d for d in deliveries if d["channel"] == "Pager"]
     assert pager and all(d["status"] == "failed" and d["latency_ms"] < 3000 for d in pager)
-    assert m.scorecard.time_to_rollback_start_s is not None
-    assert (
-        m.scorecard.time_to_rollback_start_s - m.scorecard.time_to_decide_s < 60
-    )  # launch s: under 2 real s
+    card = m.scorecard
+    assert card.time_to_rollback_start_s is not None and card.time_to_decide_s is not None
+    # the hand-over is the runner's (interrupt, kernel): a pager hanging 3 real s per post adds none
+    # of it; at 30x 3 real s would be 90 launch s: generous, and still fails on a rollback that waits
+    assert card.time_to_rollback_start_s - card.time_to_decide_s < 90, card
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path

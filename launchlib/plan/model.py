@@ -220,9 +220,7 @@ class Phase(_Strict):
     kind: PhaseKind
     offset_s: int
     items: list[Item] = Field(default_factory=list)
-    # launch seconds the phase's notebook may take before it is stopped and failed (a hung cell
-    # must not hang a launch); default: three times its span on the launch clock
-    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    timeout_s: Annotated[float, Field(gt=0)] | None = None  # launch s; default 3 × its span (timeline)
     retry_on_kernel_death: bool = False  # a kernel that dies under it: run the phase once more
 
 
@@ -320,9 +318,7 @@ class Monitoring(_Strict):
     # host) was held up longer than this (a busy host) is the host's, not the service's: such
     # samples count for failures but not for latency
     max_client_stall_ms: Annotated[float, Field(gt=0)] | None = 50.0
-    # real seconds added to every phase's compressed timeout: kernels, load tests and backups
-    # take real time whatever the compression
-    phase_slack_s: Annotated[float, Field(ge=0)] = 120.0
+    phase_slack_s: Annotated[float, Field(ge=0)] = 120.0  # real s added to each phase's timeout
     endpoint_classes: dict[str, str] = Field(
         min_length=1,
         default_factory=lambda: {

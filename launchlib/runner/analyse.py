@@ -31,7 +31,7 @@ def analyse(
 ) -> Path:
     """Execute the analysis notebook over ``runs`` and render it to ``out`` (HTML, code hidden)."""
     import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
-    from nbclient.exceptions import DeadKernelError
+    from nbclient.exceptions import DeadKernelError  # heavy (nbclient): only when a notebook runs
 
     out, reports = Path(out).absolute(), Path(reports).absolute()
     if out.suffix != ".html":

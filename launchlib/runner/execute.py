@@ -55,7 +55,7 @@ def execute_phase(
     kernel ended under it (what the notebook had written is kept).
     """
     import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
-    from nbclient.exceptions import DeadKernelError
+    from nbclient.exceptions import DeadKernelError  # heavy (nbclient): only when a notebook runs
 
     phase = params.phase
     notebooks = notebooks or notebooks_folder()
