@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from launchlib.plan.model import Plan
-from launchlib.report.scorecard import clock, compression_note, describe, not_scored, score, verdict
+from launchlib.report.scorecard import compression_note, describe, not_scored, score, verdict
+from launchlib.runfolder.clock import LaunchClock, clock
 from launchlib.runfolder.records import DecisionRecord, Evidence, Firing, FiringRecord
 from launchlib.simulator.scenarios import Scenario
 
@@ -167,3 +168,27 @@ def test_not_scored_withholds_the_verdict(plan: Plan, tmp_path: Path) -> None:
 )
 def test_launch_clock(seconds: float, text: str) -> None:
     assert clock(seconds) == text
+
+
+def test_one_t0_rule_where_the_clock_and_the_deploy_events_differ(plan: Plan, tmp_path: Path) -> None:
+    """A run whose standalone phase armed a clock 10 minutes before the deploy: T-0 is the deploy
+    for the scorecard, the report's run data, the console and a phase's context alike."""
+    from launchlib.launch.context import PhaseContext
+    from launchlib.report.run_data import load_run
+    from launchlib.runfolder.folder import Manifest, write_manifest
+
+    run = _folder(tmp_path, [("post_checks_green", 300.0)], [])
+    events = (run / "events.jsonl").read_text()
+    (run / "events.jsonl").write_text(json.dumps({"event": "clock", "at": T0 - 20.0}) + "\n" + events)
+    write_manifest(
+        run, Manifest(run_id="r", scenario="s", target="", plan_hash="", compress=COMPRESS, started=T0 - 60)
+    )
+    launch = LaunchClock.of_run(run, COMPRESS)
+    assert launch.origin == T0 and launch.at(T0 + 10.0) == "T+5m00s" and launch.wall(300.0) == T0 + 10.0
+    assert score(run, plan, None, COMPRESS).time_to_recover_s == 300.0
+    assert load_run(run, with_results=False).origin == T0
+    ctx = PhaseContext.__new__(PhaseContext)  # only the launch clock of a phase's context
+    ctx.run_dir, ctx.compress = run, COMPRESS
+    assert ctx.launch_wall(300.0) == T0 + 10.0
+    assert LaunchClock.from_events([{"event": "clock", "at": 5.0}], 2.0).launch_s(6.0) == 2.0  # no deploy yet
+    assert str(LaunchClock(None)) == "before T-0"

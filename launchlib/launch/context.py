@@ -25,6 +25,7 @@ from launchlib.plan.locations import project_path
 from launchlib.plan.model import Plan, Stage
 from launchlib.probing.target import Target
 from launchlib.report.explain import explain_firing
+from launchlib.runfolder.clock import LaunchClock
 from launchlib.runfolder.events import Event, append_jsonl, event_time, record_event
 from launchlib.runfolder.folder import create_run
 from launchlib.runfolder.records import FiringRecord
@@ -100,9 +101,9 @@ class PhaseContext:
         return event_time(self.run_dir, Event.DEPLOYED)
 
     def launch_wall(self, offset_s: float) -> float:
-        """Wall time of launch-clock offset ``offset_s`` (T-0 is the deploy, or the ``clock`` event)."""
-        at = event_time(self.run_dir, Event.CLOCK) or self.deploy_at
-        return (at if at is not None else time.time()) + offset_s / self.compress
+        """Wall time of launch-clock offset ``offset_s`` (now stands in for T-0 before there is one)."""
+        at = LaunchClock.of_run(self.run_dir, self.compress).wall(offset_s)
+        return at if at is not None else time.time() + offset_s / self.compress
 
     @cached_property
     def deliveries(self) -> Deliveries:
@@ -273,7 +274,8 @@ class FiringAnnouncer:
     def __call__(self, firing: FiringRecord) -> None:
         trig = next((t for _, t in self.plan.triggers() if t.id == firing.id), None)
         chain = self.plan.escalation_chain(trig.incident) if trig else []
-        text = explain_firing(firing, self.plan, self.compress, event_time(self.run_dir, Event.DEPLOYED))
+        origin = LaunchClock.of_run(self.run_dir, self.compress).origin
+        text = explain_firing(firing, self.plan, self.compress, origin)
         people = [{"role": r.id, "name": r.name, "contact": r.contact} for r in chain]
         append_jsonl(
             self.run_dir / "notifications.jsonl",

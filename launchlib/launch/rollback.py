@@ -18,7 +18,8 @@ from launchlib.launch.recovery import performance_as_before
 from launchlib.plan.model import Item, Plan, Procedure, ProcedureKind
 from launchlib.probing.probes import CheckResult, check_version
 from launchlib.report.explain import explain_firing
-from launchlib.runfolder.events import Event, event_time, record_event
+from launchlib.runfolder.clock import LaunchClock
+from launchlib.runfolder.events import Event, record_event
 from launchlib.runfolder.records import CheckRecord, Decision, RollbackRecord
 from launchlib.signoff.rules import record_check
 
@@ -81,7 +82,7 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
     out.issue_type, chain = escalation_roles(plan, decision)
     fired = ", ".join(decision.causes)
     roles = list(dict.fromkeys(chain + [c.owner for c in plan.rollback.communication if c.owner]))
-    origin = event_time(ctx.run_dir, Event.DEPLOYED)
+    origin = LaunchClock.of_run(ctx.run_dir, ctx.compress).origin
     evidence = (
         explain_firing(decision.triggers[0], plan, ctx.compress, origin) if decision.triggers else fired
     )

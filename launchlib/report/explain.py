@@ -6,7 +6,7 @@ The console's decision block and the run report say the same sentences, from the
 from __future__ import annotations
 
 from launchlib.plan.model import Plan
-from launchlib.report.scorecard import clock
+from launchlib.runfolder.clock import LaunchClock
 from launchlib.runfolder.records import DecisionRecord, Firing
 
 __all__ = ["explain_decision", "explain_firing"]
@@ -43,7 +43,7 @@ def explain_firing(firing: Firing, plan: Plan, compress: float, origin: float | 
         what = f"{metric}[{classes}] {_num(ev.value, ev.unit)} {ev.op} {_num(ev.threshold, ev.unit)}"
     held = (ev.window_end - ev.first_true) * compress
     window = (ev.window_end - ev.window_start) * compress
-    at = clock((firing.first_at - origin) * compress) if origin is not None else "?"
+    at = LaunchClock(origin, compress).at(firing.first_at) if origin is not None else "?"
     return (
         f"{firing.id}: {what}; {ev.samples} samples in a {window:.0f}-s window, "
         f"held {held:.0f} s, fired at {at}"
@@ -54,6 +54,6 @@ def explain_decision(
     decision: DecisionRecord, plan: Plan, compress: float, origin: float | None
 ) -> list[str]:
     """The decision block: when, which tier, and each cause with its evidence."""
-    at = clock((decision.recorded_at - origin) * compress) if origin is not None else "?"
+    at = LaunchClock(origin, compress).at(decision.recorded_at) if origin is not None else "?"
     head = f"DECISION at {at}: {decision.tier} rollback"
     return [head, *("  " + explain_firing(f, plan, compress, origin) for f in decision.triggers)]

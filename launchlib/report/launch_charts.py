@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric as CM
 from launchlib.report.run_data import Marker, RunData
-from launchlib.report.scorecard import clock
+from launchlib.runfolder.clock import clock
 
 __all__ = [
     "class_series",

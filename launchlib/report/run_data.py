@@ -18,6 +18,7 @@ from launchlib.errors import LaunchError, RunError
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import project_path
 from launchlib.plan.model import Plan
+from launchlib.runfolder.clock import LaunchClock
 from launchlib.runfolder.events import Event, read_events, read_jsonl, read_run_samples
 from launchlib.runfolder.folder import Manifest, read_manifest
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
@@ -55,12 +56,8 @@ class RunData:
 
     @property
     def origin(self) -> float | None:
-        """Wall time of T-0: the deploy (or a standalone phase's clock); ``None`` before it."""
-        for name in (Event.DEPLOYED, Event.CLOCK):
-            at = next((float(e["at"]) for e in self.events if e.get("event") == name), None)
-            if at is not None:
-                return at
-        return None
+        """Wall time of T-0 (:class:`LaunchClock`'s rule); ``None`` before it."""
+        return LaunchClock.from_events(self.events, self.manifest.compress).origin
 
     def launch_s(self, wall: float) -> float:
         """Launch seconds from T-0 of a wall time (the run's start stands in before any deploy)."""

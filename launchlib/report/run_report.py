@@ -26,7 +26,8 @@ from launchlib.report.launch_charts import (
     signoff_figure,
 )
 from launchlib.report.run_data import RunData, load_run
-from launchlib.report.scorecard import clock, describe, verdict
+from launchlib.report.scorecard import describe, verdict
+from launchlib.runfolder.clock import clock
 from launchlib.runfolder.events import Event
 from launchlib.runfolder.folder import MANIFEST, Manifest
 

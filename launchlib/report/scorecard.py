@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from launchlib.plan.model import Plan
+from launchlib.runfolder.clock import LaunchClock, clock
 from launchlib.runfolder.events import EVENTS, Event, read_jsonl
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, Scorecard, read_decisions
 from launchlib.simulator.scenarios import Scenario
@@ -34,19 +35,6 @@ def _first(events: list[dict[str, Any]], name: str) -> float | None:
     return next((float(e["at"]) for e in events if e.get("event") == name), None)
 
 
-def clock(launch_s: float) -> str:
-    """A launch-clock offset as a person reads it: ``T+2m40s``, ``T-0``, ``T-1m05s``."""
-    sign = "-" if launch_s < 0 else "+"
-    s = round(abs(launch_s))
-    if s == 0:
-        return "T-0"
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    if h:
-        return f"T{sign}{h}h{m:02d}m"
-    return f"T{sign}{m}m{sec:02d}s" if m else f"T{sign}{sec}s"
-
-
 def score(
     run_dir: Path | str,
     plan: Plan,
@@ -61,7 +49,7 @@ def score(
     on a scenario that expects a clean launch they are findings."""
     run_dir = Path(run_dir)
     events, recs = read_jsonl(run_dir / EVENTS), read_decisions(run_dir)
-    origin = _first(events, Event.CLOCK) or _first(events, Event.DEPLOYED)
+    origin = LaunchClock.from_events(events, compress).origin
     firings = [r for r in recs if isinstance(r, FiringRecord)]
     decision = next((r for r in recs if isinstance(r, DecisionRecord)), None)
     causes = decision.causes if decision else []

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from launchlib.launch.monitor import LiveStatus
-from launchlib.report.scorecard import clock
+from launchlib.runfolder.clock import clock
 
 __all__ = ["Console"]
 

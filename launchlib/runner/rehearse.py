@@ -46,7 +46,8 @@ from launchlib.probing.target import DEFAULT_TOKEN_ENV, Target
 from launchlib.report.html import render_html
 from launchlib.report.index import write_index
 from launchlib.report.run_report import write_report
-from launchlib.report.scorecard import clock, compression_note, describe, not_scored, score
+from launchlib.report.scorecard import compression_note, describe, not_scored, score
+from launchlib.runfolder.clock import clock
 from launchlib.runfolder.events import Event, record_event
 from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
 from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision

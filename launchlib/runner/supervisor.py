@@ -30,8 +30,8 @@ from launchlib.launch.monitor import Monitor
 from launchlib.plan.model import Plan
 from launchlib.plan.timeline import phase_timeout_s
 from launchlib.report.explain import explain_decision
-from launchlib.report.scorecard import clock
-from launchlib.runfolder.events import Event, event_time, read_events, record_event
+from launchlib.runfolder.clock import LaunchClock
+from launchlib.runfolder.events import Event, read_events, record_event
 from launchlib.runfolder.records import DecisionRecord, rollback_decision
 from launchlib.runner.console import Console
 from launchlib.runner.kernels import KernelPool
@@ -117,8 +117,7 @@ class Supervisor:
 
     # -- what the runner asks ---------------------------------------------------------------
     def launch_clock(self) -> str:
-        deployed = event_time(self.run_dir, Event.DEPLOYED)
-        return "before T-0" if deployed is None else clock((time.time() - deployed) * self.compress)
+        return str(LaunchClock.of_run(self.run_dir, self.compress))
 
     @property
     def stop_reason(self) -> str | None:
@@ -135,8 +134,8 @@ class Supervisor:
             if self._announced:
                 return
             self._announced, self.decision = True, decision
-        deployed = event_time(self.run_dir, Event.DEPLOYED)
-        for text in explain_decision(decision, self.plan, self.compress, deployed):
+        origin = LaunchClock.of_run(self.run_dir, self.compress).origin
+        for text in explain_decision(decision, self.plan, self.compress, origin):
             self.console.line(text)
 
     def begin(self, phase: str, *, rollback: bool = False) -> None:
