@@ -121,6 +121,8 @@ class Monitor:
         self._parts = 0
         self._decided = False
         self.on_firing: Callable[[FiringRecord], None] | None = None  # e.g. post it to the war room
+        # the decision to whoever runs the launch in this process (the file is the durable record)
+        self.on_decision: Callable[[DecisionRecord], None] | None = None
         self.samples = 0
         self.written_until = 0.0  # newest sample time on disk
         self._last_ts: float | None = None  # newest sample time seen
@@ -240,6 +242,8 @@ class Monitor:
             self._decided = True
             decided = DecisionRecord(**dict(d), recorded_at=time.time())
             append_jsonl(self.run_dir / DECISIONS, decided.model_dump(mode="json"))
+            if self.on_decision is not None:
+                self.on_decision(decided)
 
     def _write_part(self) -> None:
         if not self._part:

@@ -262,9 +262,9 @@ def rehearse(
                     monitor = Monitor(plan, Target(target_url), run_dir, compress=compress)
                     monitor.on_firing = announcer = FiringAnnouncer(plan, run_dir, compress)
                     monitor.start()
-                    sup.monitor = monitor
+                    sup.watch(monitor)
                 if kind is PhaseKind.REVIEW and monitor is not None:  # the launch watch is over
-                    sup.monitor = None
+                    sup.watch(None)
                     monitor.stop()
                 sup.begin(phase, rollback=kind is PhaseKind.REVIEW)
                 res = r.run(phase, f"[{n:2d}/{n_all}]", pool, m, sup)
@@ -276,7 +276,7 @@ def rehearse(
                     m.gate = res.gate if res else None
                     if res is None or res.status is PhaseStatus.FAILED:
                         stopped, m.outcome = True, "no-go"
-                decision = rollback_decision(run_dir)
+                decision = sup.decision or rollback_decision(run_dir)  # the file if the phase was quicker
                 if decision is not None and not rolled_back and kind is not PhaseKind.REVIEW:
                     sup.announce(decision)  # the phase may have ended before the supervisor looked
                     m.decisions = [decision]

@@ -19,6 +19,7 @@ kernel (alive, dead, hung in a cell, stopped) keeps a signal from ending the run
 from __future__ import annotations
 
 import contextlib
+import queue
 import signal
 import threading
 import time
@@ -94,6 +95,8 @@ class Supervisor:
         self.kernel_death: str | None = None  # how the running phase's kernel ended
         self._announced = False
         self._lock = threading.Lock()
+        self._landed: queue.SimpleQueue[DecisionRecord] = queue.SimpleQueue()  # from the monitor
+        self._wake = threading.Event()  # look now, not at the next interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="launchlib-supervisor", daemon=True)
 
@@ -104,6 +107,7 @@ class Supervisor:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5.0)
         self.console.end_live()
 
@@ -114,6 +118,18 @@ class Supervisor:
     def _on_signal(self, name: str) -> None:
         self.signal = name
         self._stop_phase(f"{name} received")
+
+    def watch(self, monitor: Monitor | None) -> None:
+        """The in-process monitor to watch (``None``: the watch is over); its decisions come
+        to :meth:`decision_landed` as they are made, not through a re-read of ``decisions.jsonl``."""
+        if monitor is not None:
+            monitor.on_decision = self.decision_landed
+        self.monitor = monitor
+
+    def decision_landed(self, decision: DecisionRecord) -> None:
+        """The monitor's callback (its own thread): queue the decision and look at once."""
+        self._landed.put(decision)
+        self._wake.set()
 
     # -- what the runner asks ---------------------------------------------------------------
     def launch_clock(self) -> str:
@@ -163,7 +179,11 @@ class Supervisor:
                 self.kernels.interrupt()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self._tick()
             except Exception as exc:  # the watchdog itself failing is a broken run, never silence
@@ -226,7 +246,7 @@ class Supervisor:
 
     def _watch_decision(self) -> None:
         if self.watch_decisions and self.decision is None:
-            decision = rollback_decision(self.run_dir)
+            decision = self._next_landed() if self.monitor is not None else rollback_decision(self.run_dir)
             if decision is not None:
                 self._decision_seen = time.monotonic()
                 self.announce(decision)
@@ -238,6 +258,12 @@ class Supervisor:
             and not self._phase_finished()
         ):
             self._stop_phase(f"rollback decision ({self.decision.tier})", decision=True)
+
+    def _next_landed(self) -> DecisionRecord | None:
+        try:
+            return self._landed.get_nowait()
+        except queue.Empty:
+            return None
 
     def _phase_finished(self) -> bool:
         return any(
