@@ -56,6 +56,15 @@ def in_root(monkeypatch: pytest.MonkeyPatch) -> Path:
     return ROOT
 
 
+def wait_until(cond: Callable[[], object], timeout_s: float, what: str) -> None:
+    """Poll ``cond`` until it holds; a generous deadline, never a fixed sleep."""
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
 def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONWARNINGS"] = "ignore"

@@ -19,7 +19,7 @@ from typing import ClassVar
 import psutil
 import pytest
 import yaml
-from conftest import LAUNCHLIB, PLAN_PATH, ROOT, cli_env
+from conftest import LAUNCHLIB, PLAN_PATH, ROOT, cli_env, wait_until
 
 from launchlib.runfolder.events import Event, event_time, read_events
 from launchlib.runfolder.folder import read_manifest
@@ -27,14 +27,6 @@ from launchlib.runner import rehearse as rehearse_module
 from launchlib.runner.console import Console
 from launchlib.runner.kernels import KernelPool, how_it_ended, kill_kernel
 from launchlib.runner.rehearse import exit_code, rehearse
-
-
-def _wait(cond, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _kernels(pid: int) -> list[psutil.Process]:
@@ -52,6 +44,19 @@ def _start(reports: Path, run_id: str, scenario: str) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def _signal_kernels(proc: subprocess.Popen[str], when, sig: signal.Signals) -> None:  # type: ignore[no-untyped-def]
+    """Once ``when()`` holds, send ``sig`` to every kernel of the runner (the run killed on failure)."""
+    try:
+        wait_until(when, 240, "the moment to signal the kernels")
+        kernels = _kernels(proc.pid)
+        assert kernels, "no kernel to signal"
+        for k in kernels:
+            k.send_signal(sig)
+    except BaseException:
+        proc.kill()
+        raise
 
 
 def _end(proc: subprocess.Popen[str], timeout_s: float) -> tuple[int, str, float]:
@@ -72,7 +77,7 @@ def test_a_killed_kernel_mid_watch_ends_the_run_loudly(tmp_path: Path) -> None:
     run_dir = tmp_path / "dead"
     proc = _start(tmp_path, "dead", "clean")
     try:
-        _wait(lambda: event_time(run_dir, Event.DEPLOYED) is not None, 180, "the deploy")
+        wait_until(lambda: event_time(run_dir, Event.DEPLOYED) is not None, 180, "the deploy")
         time.sleep(2.0)
         kernels = _kernels(proc.pid)
         assert len(kernels) >= 2, kernels  # the running one and the warm or reserved ones
@@ -107,7 +112,7 @@ def test_a_dead_waiting_kernel_is_replaced_and_never_handed_out(tmp_path: Path) 
         for fut in (pool._next, pool._reserved):
             assert fut is not None
             kill_kernel(fut.result(timeout=120))
-        _wait(lambda: not pool._next.result().is_alive(), 10, "the kill")
+        wait_until(lambda: not pool._next.result().is_alive(), 10, "the kill")
         rollback = pool.take(reserved=True)  # the reserved one is dead: a live one instead
         assert rollback.is_alive()
         said = pool.watch()
@@ -115,7 +120,7 @@ def test_a_dead_waiting_kernel_is_replaced_and_never_handed_out(tmp_path: Path) 
         phase = pool.take()
         assert phase.is_alive() and phase is not rollback
         kill_kernel(phase)
-        _wait(lambda: pool.current_death() is not None, 10, "the running kernel's death")
+        wait_until(lambda: pool.current_death() is not None, 10, "the running kernel's death")
         assert pool.current_death() == "signal 9" == how_it_ended(phase)
         for km in (rollback, phase):
             pool.release(km)
@@ -148,12 +153,12 @@ def test_a_retried_phase_and_a_dead_reserved_kernel_still_roll_back_in_time(
     run_dir = tmp_path / "reports" / "spike"
 
     def kill() -> None:
-        _wait(lambda: (run_dir / "T-12h.ipynb").exists(), 120, "T-12h")
+        wait_until(lambda: (run_dir / "T-12h.ipynb").exists(), 120, "T-12h")
         time.sleep(1.0)
         pool = _KeptPool.made[0]
         assert pool.current is not None
         kill_kernel(pool.current)  # the phase's own kernel, mid-load-test
-        _wait(lambda: event_time(run_dir, Event.DEPLOYED) is not None, 120, "the deploy")
+        wait_until(lambda: event_time(run_dir, Event.DEPLOYED) is not None, 120, "the deploy")
         reserved = pool._reserved
         assert reserved is not None
         kill_kernel(reserved.result(timeout=60))
@@ -184,13 +189,7 @@ def test_a_retried_phase_and_a_dead_reserved_kernel_still_roll_back_in_time(
 def test_a_kernel_killed_mid_rollback_ends_the_run(tmp_path: Path) -> None:
     run_dir = tmp_path / "rb"
     proc = _start(tmp_path, "rb", "latency-spike")
-    try:
-        _wait(lambda: event_time(run_dir, Event.ROLLBACK_STARTED) is not None, 240, "the rollback")
-        for k in _kernels(proc.pid):
-            k.send_signal(signal.SIGKILL)
-    except BaseException:
-        proc.kill()
-        raise
+    _signal_kernels(proc, lambda: event_time(run_dir, Event.ROLLBACK_STARTED) is not None, signal.SIGKILL)
     rc, out, took = _end(proc, 60)
     assert rc == 3 and took < 20, (rc, took, out)
     m = read_manifest(run_dir)
@@ -205,16 +204,8 @@ def test_sigint_while_the_phase_kernel_is_stopped_ends_the_run(tmp_path: Path) -
     supervisor kills it after its grace, and the signal ends the run as interrupted."""
     run_dir = tmp_path / "hung"
     proc = _start(tmp_path, "hung", "clean")
-    try:
-        _wait(lambda: event_time(run_dir, Event.DEPLOYED) is not None, 180, "the deploy")
-        time.sleep(1.0)
-        for k in _kernels(proc.pid):
-            k.send_signal(signal.SIGSTOP)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-    except BaseException:
-        proc.kill()
-        raise
+    _signal_kernels(proc, lambda: event_time(run_dir, Event.DEPLOYED) is not None, signal.SIGSTOP)
+    proc.send_signal(signal.SIGINT)
     rc, out, took = _end(proc, 60)
     assert rc == 3 and took < 20, (rc, took, out)
     m = read_manifest(run_dir)

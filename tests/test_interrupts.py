@@ -11,18 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import LAUNCHLIB, ROOT, cli_env
+from conftest import LAUNCHLIB, ROOT, cli_env, wait_until
 
 from launchlib.runfolder.events import event_time
 from launchlib.runfolder.folder import read_manifest
-
-
-def _wait(cond, timeout_s: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def _start(reports: Path, run_id: str, log: Path) -> subprocess.Popen[bytes]:
@@ -47,7 +39,7 @@ def test_a_signal_ends_the_rehearsal_in_a_known_state(tmp_path: Path, sig: signa
     run_dir, log = tmp_path / "sig", tmp_path / "console.txt"
     proc = _start(tmp_path, "sig", log)
     try:
-        _wait(lambda: event_time(run_dir, "deployed") is not None, 120, "the deploy")
+        wait_until(lambda: event_time(run_dir, "deployed") is not None, 120, "the deploy")
         time.sleep(1.0)
         sent = time.monotonic()
         proc.send_signal(sig)
@@ -72,7 +64,7 @@ def test_a_killed_runner_leaves_a_run_that_the_next_command_repairs(tmp_path: Pa
     run_dir = tmp_path / "killed"
     proc = _start(tmp_path, "killed", tmp_path / "console.txt")
     try:
-        _wait(lambda: (run_dir / "T-12h.ipynb").exists(), 120, "T-12h")
+        wait_until(lambda: (run_dir / "T-12h.ipynb").exists(), 120, "T-12h")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -124,7 +116,7 @@ def _monitor(reports: Path, url: str, until) -> subprocess.CompletedProcess[str]
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)  # type: ignore[arg-type]
     reader.start()
     try:
-        _wait(lambda: until(lines), 60, "the monitor")
+        wait_until(lambda: until(lines), 60, "the monitor")
     finally:
         proc.send_signal(signal.SIGINT)
     proc.wait(timeout=30)
@@ -174,7 +166,7 @@ def test_a_second_live_monitor_is_refused(tmp_path: Path, sim) -> None:  # type:
     args = [LAUNCHLIB, "monitor", "--run-id", "day", "--target", sim.url, "--reports", str(tmp_path)]
     first = subprocess.Popen(args, cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        _wait(lambda: (tmp_path / "day" / "monitor.json").exists(), 30, "the first monitor")
+        wait_until(lambda: (tmp_path / "day" / "monitor.json").exists(), 30, "the first monitor")
         second = subprocess.run(args, capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=60)
         assert second.returncode == 2 and "already watching this run" in second.stderr
     finally:
@@ -212,7 +204,7 @@ def test_a_restarted_monitor_never_decides_twice(tmp_path: Path, plan) -> None: 
         append_jsonl(tmp_path / "decisions.jsonl", earlier.model_dump(mode="json"))
         record_event(tmp_path, "deployed")
         mon = Monitor(plan, Target(srv.url), tmp_path, compress=30.0).start()
-        _wait(
+        wait_until(
             lambda: any(isinstance(r, FiringRecord) for r in read_decisions(tmp_path)),
             30,
             "a firing",
