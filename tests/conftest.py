@@ -1,7 +1,7 @@
 """Shared fixtures: paths to the repository, the reference plan and the seed, real servers, and
 the session's rehearsals (one per scenario, handed read-only to every test that reads it).
 
-Tiers (README, "Tests"): ``make test`` runs the tests marked neither ``slow`` nor ``scenario`` in
+Tiers (docs/testing.md): ``make test`` runs the tests marked neither ``slow`` nor ``scenario`` in
 parallel (pytest-xdist), then the ``slow`` ones (rehearsals, browsers, timing) one after another;
 ``make test-scenarios`` runs the ``scenario`` tier: every other scenario end to end, the hog runs.
 """
