@@ -199,11 +199,7 @@ def open_phase(
     if compress <= 0:
         raise PlanError([Problem("notebook parameters", "compress", f"{compress} must be > 0")])
     sc = load_scenario(scenario, project_path("parameters/scenarios")) if scenario else None
-    if run_dir:
-        folder = Path(run_dir).absolute()
-        folder.mkdir(parents=True, exist_ok=True)
-    else:
-        folder = create_run(reports, f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}").absolute()
+    folder = _phase_folder(run_dir, reports, phase)
     owned: list[Any] = []
     if target_url:
         target = Target(target_url)
@@ -235,6 +231,15 @@ def open_phase(
             ctx.close()
             raise
     return ctx
+
+
+def _phase_folder(run_dir: str, reports: str, phase: str) -> Path:
+    """The run folder given (made if new), or a fresh one for a notebook run on its own."""
+    if run_dir:
+        folder = Path(run_dir).absolute()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return create_run(reports, f"{phase}-{time.strftime('%Y%m%d-%H%M%S')}").absolute()
 
 
 def deploy_candidate(ctx: PhaseContext, baseline_s: float) -> float:

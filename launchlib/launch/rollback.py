@@ -71,48 +71,20 @@ def _post_checks(ctx: PhaseContext) -> list[tuple[Item, CheckResult]]:
 
 
 def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | None = None) -> RollbackRecord:
-    """Run the chosen procedures against the target, verify, communicate; every step is an event."""
-    plan, prev = ctx.plan, ctx.plan.releases.previous
-    procs = choose_procedures(plan, decision)
-    ids = [p.id for p in procs]
-    if recheck_s is None:  # how long the previous release may take to serve: one launch minute
-        recheck_s = max(1.0, 60.0 / ctx.compress)
-    out = RollbackRecord(procedures=list(ids), tier=decision.tier, started=time.time())
-    record_event(ctx.run_dir, Event.ROLLBACK_STARTED, procedures=ids, tier=decision.tier)
-    out.issue_type, chain = escalation_roles(plan, decision)
-    fired = ", ".join(decision.causes)
-    roles = list(dict.fromkeys(chain + [c.owner for c in plan.rollback.communication if c.owner]))
-    origin = LaunchClock.of_run(ctx.run_dir, ctx.compress).origin
-    evidence = (
-        explain_firing(decision.triggers[0], plan, ctx.compress, origin) if decision.triggers else fired
-    )
-    ctx.notify(
-        roles,
-        f"{evidence}; procedures {', '.join(ids)}",
-        kind="rollback",
-        event="rollback_started",
-        title=f"ROLLBACK · {decision.tier} tier",
-        tier=decision.tier,
-    )
+    """Run the chosen procedures against the target, verify, communicate; every step is an event.
+
+    Steps: announce (the rollback and its evidence to the plan's roles), switch the release
+    (falling back to the verified one-by-one procedure when the first leaves the wrong release
+    running), restore the databases, escalate the incident, verify until green or the tier's
+    deadline, and say how it ended."""
+    procs = choose_procedures(ctx.plan, decision)
+    out = RollbackRecord(procedures=[p.id for p in procs], tier=decision.tier, started=time.time())
+    record_event(ctx.run_dir, Event.ROLLBACK_STARTED, procedures=list(out.procedures), tier=decision.tier)
+    out.issue_type, chain = escalation_roles(ctx.plan, decision)
+    roles = list(dict.fromkeys(chain + [c.owner for c in ctx.plan.rollback.communication if c.owner]))
+    _announce_start(ctx, decision, procs, roles)
     out.notified = roles
-    controlled = next(
-        (p for p in plan.rollback.procedures if p.kind is ProcedureKind.CONTROLLED_RELEASE), None
-    )
-    release = next((p for p in procs if p.kind is not ProcedureKind.DATABASE_RESTORE), None)
-    for attempt in range(2):
-        if release is None:
-            break
-        ctx.deployer.rollback(_mode(release))
-        try:
-            ctx.deployer.wait_serving(prev, timeout_s=recheck_s)
-            break
-        except TargetError:
-            running = check_version(ctx.target, prev)
-            record_event(ctx.run_dir, Event.BAD_ROLLBACK, procedure=release.id, detail=running.detail)
-            if release.kind is ProcedureKind.CONTROLLED_RELEASE or attempt or controlled is None:
-                break
-            out.bad_rollback_caught, release = True, controlled  # the verified one-by-one path
-            out.procedures.insert(1, controlled.id)
+    _switch_release(ctx, procs, out, recheck_s if recheck_s is not None else max(1.0, 60.0 / ctx.compress))
     for proc in procs:
         if proc.kind is ProcedureKind.DATABASE_RESTORE:
             record_event(ctx.run_dir, Event.DATABASE_RESTORED, procedure=proc.id, **ctx.database.restore())
@@ -120,16 +92,65 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
     out.completed = record_event(ctx.run_dir, Event.ROLLBACK_COMPLETED, procedures=out.procedures)["at"]
     ctx.notify(  # after the switch: nothing but the rollback message stands before it
         chain,
-        f"{out.issue_type} incident ({fired}) escalated: {' → '.join(plan.role(r).title for r in chain)}",
+        f"{out.issue_type} incident ({', '.join(decision.causes)}) escalated: "
+        f"{' → '.join(ctx.plan.role(r).title for r in chain)}",
         kind="escalation",
         event="incident_escalated",
         title=f"INCIDENT · {out.issue_type}",
         tier=decision.tier,
     )
+    _verify(ctx, decision, out)
+    _announce_end(ctx, decision, out, roles)
+    return out
 
+
+def _announce_start(ctx: PhaseContext, decision: Decision, procs: list[Procedure], roles: list[str]) -> None:
+    """The rollback, its first cause's evidence and its procedures, to the plan's roles."""
+    fired = ", ".join(decision.causes)
+    origin = LaunchClock.of_run(ctx.run_dir, ctx.compress).origin
+    evidence = (
+        explain_firing(decision.triggers[0], ctx.plan, ctx.compress, origin) if decision.triggers else fired
+    )
+    ctx.notify(
+        roles,
+        f"{evidence}; procedures {', '.join(p.id for p in procs)}",
+        kind="rollback",
+        event="rollback_started",
+        title=f"ROLLBACK · {decision.tier} tier",
+        tier=decision.tier,
+    )
+
+
+def _switch_release(ctx: PhaseContext, procs: list[Procedure], out: RollbackRecord, recheck_s: float) -> None:
+    """The release procedure; a rollback that leaves the wrong release running is caught (an
+    event) and the plan's controlled, one-by-one procedure runs once instead."""
+    prev = ctx.plan.releases.previous
+    controlled = next(
+        (p for p in ctx.plan.rollback.procedures if p.kind is ProcedureKind.CONTROLLED_RELEASE), None
+    )
+    release = next((p for p in procs if p.kind is not ProcedureKind.DATABASE_RESTORE), None)
+    for attempt in range(2):
+        if release is None:
+            return
+        ctx.deployer.rollback(_mode(release))
+        try:
+            ctx.deployer.wait_serving(prev, timeout_s=recheck_s)
+            return
+        except TargetError:
+            running = check_version(ctx.target, prev)
+            record_event(ctx.run_dir, Event.BAD_ROLLBACK, procedure=release.id, detail=running.detail)
+            if release.kind is ProcedureKind.CONTROLLED_RELEASE or attempt or controlled is None:
+                return
+            out.bad_rollback_caught, release = True, controlled  # the verified one-by-one path
+            out.procedures.insert(1, controlled.id)
+
+
+def _verify(ctx: PhaseContext, decision: Decision, out: RollbackRecord) -> None:
+    """The post-rollback checks, again until green or until the tier's deadline (from the
+    decision) has passed: services settle after a restart, an infrastructure fault may outlast
+    the release rollback. Each round not yet green is an event; the last is recorded."""
+    plan = ctx.plan
     ctx.perf_s = min(ctx.perf_s, 1.5)  # recovery is timed: a shorter load test after a rollback
-    # the services settle after a restart, and an infrastructure fault may outlast the release
-    # rollback: recheck until green or until the tier's deadline (from the decision) has passed
     deadline_s = plan.tier(decision.tier).deadline_s if decision.tier else 300.0
     until = (decision.decided_at or out.started) + deadline_s / ctx.compress
     pause = max(0.5, plan.monitoring.interval_s / ctx.compress)
@@ -146,16 +167,18 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
         out.checks.append(CheckRecord(id=it.id, text=it.text, passed=r.passed, detail=r.detail))
     if all(r.passed for _, r in results):
         out.checks_green = record_event(ctx.run_dir, Event.POST_CHECKS_GREEN)["at"]
+
+
+def _announce_end(ctx: PhaseContext, decision: Decision, out: RollbackRecord, roles: list[str]) -> None:
     green = sum(c.passed for c in out.checks)
     sent = ctx.notify(
         roles,
-        f"rollback complete: {prev} running; post-rollback checks "
+        f"rollback complete: {ctx.plan.releases.previous} running; post-rollback checks "
         f"{'green' if out.checks_green else 'NOT green'} ({green} of {len(out.checks)} passed)",
         kind="rollback",
         event="rollback_completed",
         title="ROLLBACK COMPLETE" if out.checks_green else "ROLLBACK NOT VERIFIED",
         tier=decision.tier,
     )
-    for c in plan.rollback.communication:
+    for c in ctx.plan.rollback.communication:
         record_check(ctx.ledger, PHASE, c.id, sent.delivered > 0, f"{', '.join(roles)}: {sent.detail}")
-    return out

@@ -96,7 +96,21 @@ def dry_run(
             _collect(problems, str(signoffs), exc)
     if compress <= 0:
         problems.append(Problem("--compress", "", f"{compress} must be > 0 (launch seconds per real second)"))
-    folder = Path(reports).absolute()
+    problems += _folder_problems(Path(reports).absolute(), run_id, must_be_new)
+    problems += _notebook_problems(plan, plan_file, phase, notebooks)
+    problems += _environment_problems(plan, plan_file, database_url_env)
+    if target_url:
+        probe = check_health(Target(target_url))
+        if not probe.passed:
+            problems.append(Problem("--target", target_url, f"not reachable or not healthy: {probe.detail}"))
+    if docker_project and target_url and plan is not None:
+        problems += _stack_problems(plan, target_url, docker_project)
+    return problems
+
+
+def _folder_problems(folder: Path, run_id: str | None, must_be_new: bool) -> list[Problem]:
+    """The reports folder is a folder; the run id is well formed (and new, for a rehearsal)."""
+    problems = []
     if folder.exists() and not folder.is_dir():
         problems.append(Problem(str(folder), "--reports", "is a file, not a folder"))
     if run_id is not None:
@@ -104,15 +118,30 @@ def dry_run(
             problems.append(Problem("--run-id", "", f"{run_id!r}: use letters, digits and . _ + - only"))
         elif must_be_new and (folder / run_id).exists():
             problems.append(Problem(str(folder / run_id), "--run-id", "a run with this id already exists"))
+    return problems
+
+
+def _notebook_problems(
+    plan: Plan | None, plan_file: str, phase: str | None, notebooks: Path
+) -> list[Problem]:
+    """The phase exists, and each notebook to run is there and takes the kit's parameters."""
+    problems = []
     phases = [phase] if phase else ([p.id for p in plan.phases] + ["rollback"] if plan else [])
     if plan is not None and phase and phase != "rollback" and phase not in {p.id for p in plan.phases}:
-        problems.append(Problem(plan_file, "phase", f"no phase {phase!r} (known: {', '.join(phases[:-1])})"))
+        known = ", ".join(p.id for p in plan.phases)
+        problems.append(Problem(plan_file, "phase", f"no phase {phase!r} (known: {known})"))
     for ph in phases:
         nb = notebooks / f"{ph}.ipynb"
         if not nb.exists():
             problems.append(Problem(str(nb), "", f"no notebook for phase {ph}"))
             continue
         problems += check_notebook_parameters(nb, PhaseParams(phase=ph).to_papermill())
+    return problems
+
+
+def _environment_problems(plan: Plan | None, plan_file: str, database_url_env: str) -> list[Problem]:
+    """Every environment variable the plan or the options name is set (its value never shown)."""
+    problems = []
     for i, ch in enumerate(plan.channels if plan is not None else []):
         if ch.delivery is not None and not os.environ.get(ch.delivery.url_env):
             where = f"channels[{i}].delivery.url_env"
@@ -124,12 +153,6 @@ def dry_run(
         problems.append(Problem(plan_file, "environment.repository_env", f"{repo_env} is not set"))
     if database_url_env and not os.environ.get(database_url_env):
         problems.append(Problem("--database-url-env", database_url_env, "is not set (a PostgreSQL URL)"))
-    if target_url:
-        probe = check_health(Target(target_url))
-        if not probe.passed:
-            problems.append(Problem("--target", target_url, f"not reachable or not healthy: {probe.detail}"))
-    if docker_project and target_url and plan is not None:
-        problems += _stack_problems(plan, target_url, docker_project)
     return problems
 
 

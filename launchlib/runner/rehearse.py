@@ -16,10 +16,13 @@ manifest rewritten as it goes, so a partial run stays readable; nothing recorded
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,19 +30,15 @@ from launchlib.errors import (
     EXIT_BROKEN,
     EXIT_FINDINGS,
     EXIT_OK,
-    KernelDied,
     PlanError,
     RunBroken,
     TargetError,
 )
-from launchlib.launch.context import FiringAnnouncer
-from launchlib.launch.monitor import Monitor
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
-from launchlib.launch.phases import phase_kind
 from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import notebooks_folder, project_path
-from launchlib.plan.model import PhaseKind, Plan
+from launchlib.plan.model import Plan
 from launchlib.plan.yamlfile import dump_yaml
 from launchlib.probing.probes import check_health
 from launchlib.probing.target import DEFAULT_TOKEN_ENV, Target
@@ -48,15 +47,13 @@ from launchlib.report.index import write_index
 from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import compression_note, describe, not_scored, score
 from launchlib.runfolder.clock import clock
-from launchlib.runfolder.events import Event, record_event
-from launchlib.runfolder.folder import Manifest, PhaseEntry, create_run, write_manifest
-from launchlib.runfolder.records import ErrorRecord, read_decisions, rollback_decision
-from launchlib.runfolder.result import PhaseResult, PhaseStatus
+from launchlib.runfolder.folder import Manifest, create_run, write_manifest
+from launchlib.runfolder.records import ErrorRecord, read_decisions
 from launchlib.runner.console import Console
 from launchlib.runner.dryrun import fault_problems, scenario_file
-from launchlib.runner.execute import execute_phase
 from launchlib.runner.kernels import KernelPool
 from launchlib.runner.supervisor import Supervisor, catch_signals
+from launchlib.runner.timeline import Timeline
 from launchlib.signoff.rules import load_signoffs
 from launchlib.simulator.process import SimProcess, embedded_simulator
 from launchlib.simulator.scenarios import Scenario, load_scenario
@@ -78,88 +75,18 @@ def exit_code(m: Manifest) -> int:
     return EXIT_OK if m.outcome == "launched" else EXIT_FINDINGS
 
 
-def _entry(phase: str, res: PhaseResult | None, status: str = "", reason: str = "") -> PhaseEntry:
-    if res is None:
-        return PhaseEntry(phase=phase, status=status, reason=reason)
-    return PhaseEntry(
-        phase=phase,
-        status=res.status.value,
-        reason=res.reason,
-        started=res.started,
-        finished=res.finished,
-        notebook=f"{phase}.ipynb",
-        html=f"{phase}.html",
-    )
+@dataclass
+class _Setup:
+    """What a rehearsal runs with, checked: every path absolute, the plan and scenario loaded."""
 
-
-class _Rehearsal:
-    """One rehearsal's moving parts, so that ``rehearse`` reads as the timeline it runs."""
-
-    def __init__(
-        self, plan: Plan, sc: Scenario, run_dir: Path, params: PhaseParams, notebooks: Path, console: Console
-    ) -> None:
-        self.plan, self.sc, self.run_dir, self.params = plan, sc, run_dir, params
-        self.notebooks, self.console = notebooks, console
-        self.phases = [p.id for p in plan.phases]
-
-    def run(self, phase: str, tag: str, pool: KernelPool, m: Manifest, sup: Supervisor) -> PhaseResult | None:
-        """One notebook; ``None`` when it was interrupted (or timed out) before it had a result."""
-        started = time.perf_counter()
-        params = PhaseParams(**{**self.params.to_papermill(), "phase": phase})
-        try:
-            res = self._execute(phase, params, pool, sup)
-        except RunBroken as exc:
-            status, reason = self._broken_status(phase, exc, sup)
-            m.phases.append(
-                PhaseEntry(
-                    phase=phase,
-                    status=status,
-                    reason=reason,
-                    notebook=f"{phase}.ipynb",
-                    html=f"{phase}.html",
-                )
-            )
-            write_manifest(self.run_dir, m)
-            self.console.line(f"{tag} {phase:6s} {status.upper()} {reason}"[:400])
-            if status == "error" or (status == "failed" and sup.timed_out != phase):
-                raise
-            return None
-        finally:
-            sup.end()
-        m.phases.append(_entry(phase, res))
-        write_manifest(self.run_dir, m)
-        why = f" — {res.reason}" if res.reason else ""
-        line = f"{tag} {phase:6s} {res.status.value:11s} {time.perf_counter() - started:5.1f} s{why}"
-        self.console.line(line[:220])
-        return res
-
-    def _execute(self, phase: str, params: PhaseParams, pool: KernelPool, sup: Supervisor) -> PhaseResult:
-        """The notebook on a kernel of ``pool``; once more on a fresh kernel if its kernel died and
-        the plan says so (the first attempt's notebook kept beside it, the retry an event)."""
-        try:
-            return execute_phase(params, self.run_dir, self.notebooks, pool, render=False, checked=True)
-        except KernelDied as exc:
-            retry = phase != ROLLBACK and self.plan.phase(phase).retry_on_kernel_death
-            if not retry or sup.stop_reason is not None:
-                raise
-            first = self.run_dir / f"{phase}.attempt-1.ipynb"
-            if (self.run_dir / f"{phase}.ipynb").exists():
-                (self.run_dir / f"{phase}.ipynb").rename(first)
-            record_event(self.run_dir, Event.PHASE_RETRIED, phase=phase, reason=str(exc))
-            self.console.line(f"warning: {exc}: running {phase} once more on a fresh kernel")
-            sup.begin(phase, rollback=not sup.watch_decisions)
-            return execute_phase(params, self.run_dir, self.notebooks, pool, render=False, checked=True)
-
-    @staticmethod
-    def _broken_status(phase: str, exc: RunBroken, sup: Supervisor) -> tuple[str, str]:
-        """What a notebook that ended without a result is: ``failed`` (timed out, or its kernel
-        died), ``interrupted`` (a signal, a failure elsewhere or a decision stopped it), or ``error``."""
-        if sup.timed_out == phase:
-            return "failed", sup.failure or str(exc)
-        stopped = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
-        if stopped and ("KeyboardInterrupt" in str(exc) or isinstance(exc, KernelDied)):
-            return "interrupted", str(exc)
-        return ("failed" if isinstance(exc, KernelDied) else "error"), str(exc)
+    plan: Plan
+    sc: Scenario
+    plan_path: str
+    signoffs: str
+    notebooks: Path
+    reports: Path
+    target_url: str
+    docker_project: str
 
 
 def rehearse(
@@ -180,10 +107,36 @@ def rehearse(
     With ``docker_project`` the target is a compose stack (``target_url`` its URL): deploys and
     rollbacks go through the Docker Engine and the scenario's container faults are acted on it.
 
-    Every path is made absolute here, once. Bad input raises before anything is created; a run
-    that breaks later returns with outcome ``error: …`` (what was recorded stays).
+    Four steps: validate (bad input raises before anything is created), provision (the run
+    folder and each part, registered for teardown as it starts), run the timeline, conclude
+    (pages, scorecard, manifest, report, index). A run that breaks returns with outcome
+    ``error: …``; what was recorded stays.
     """
     console = console or Console()
+    setup = _validate(scenario, reports, target_url, plan_path, signoffs, notebooks, docker_project)
+    t: Timeline | None = None
+    try:
+        with contextlib.ExitStack() as parts:
+            t = _provision(setup, run_id, compress, console, parts)
+            _run_timeline(t)
+    finally:
+        if t is not None:
+            _finish(t.run_dir, setup.reports, setup.plan, setup.sc, t.m, console)
+    assert t is not None  # _provision returned, or its exception went up
+    return t.run_dir, t.m
+
+
+def _validate(
+    scenario: str,
+    reports: Path | str,
+    target_url: str,
+    plan_path: Path | str,
+    signoffs: Path | str,
+    notebooks: Path | None,
+    docker_project: str,
+) -> _Setup:
+    """Everything checked before anything is made: plan, scenario, sign-offs, notebook
+    parameters, the faults against the target, and the target itself."""
     reports, notebooks = Path(reports).absolute(), notebooks or notebooks_folder()
     plan_path, signoffs = project_path(str(plan_path)), project_path(str(signoffs))
     plan, sc = load_plan(plan_path), load_scenario(scenario, Path(project_path("parameters/scenarios")))
@@ -201,14 +154,26 @@ def rehearse(
         raise PlanError(problems)
     if target_url and not (probe := check_health(Target(target_url))).passed:
         raise RunBroken(f"--target {target_url}: unreachable at start ({probe.detail})")
-    stack = _stack(plan, target_url, docker_project) if docker_project else None
-    run_dir = create_run(reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    shutil.copyfile(plan_path, run_dir / "plan.yaml")
+    return _Setup(plan, sc, plan_path, signoffs, notebooks, reports, target_url, docker_project)
+
+
+def _provision(
+    setup: _Setup, run_id: str | None, compress: float, console: Console, parts: contextlib.ExitStack
+) -> Timeline:
+    """The run folder, then each part (simulator, kernels, watch, fault injector, supervisor),
+    each registered with ``parts`` as it starts: they stop in reverse, the supervisor first."""
+    plan, sc, target_url = setup.plan, setup.sc, setup.target_url
+    stack = _stack(plan, target_url, setup.docker_project) if setup.docker_project else None
+    if stack is not None:
+        parts.callback(_stop_part, console, "docker client", stack.close)
+    run_dir = create_run(setup.reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    shutil.copyfile(setup.plan_path, run_dir / "plan.yaml")
     dump_yaml(sc.model_dump(mode="json"), run_dir / "scenario.yaml")
     server: SimProcess | None = None
     kernel_env: dict[str, str] = {}
     if not target_url:
         server = embedded_simulator(plan, sc, compress)
+        parts.callback(_stop_part, console, "simulator", server.stop)
         target_url = server.url
         # the kernels read the admin token by name, as on launch day: the simulator's, whatever the env holds
         kernel_env[DEFAULT_TOKEN_ENV] = server.config.admin_token
@@ -223,76 +188,39 @@ def rehearse(
         host=socket.gethostname(),
     )
     write_manifest(run_dir, m)
-    _header(console, m, sc, plan, run_dir, embedded=server is not None, docker_project=docker_project)
+    _header(console, m, sc, plan, run_dir, embedded=server is not None, docker_project=setup.docker_project)
     params = PhaseParams(
         run_dir=str(run_dir),
         plan_path=str(run_dir / "plan.yaml"),
         target_url=target_url,
         scenario=str(run_dir / "scenario.yaml"),
         compress=compress,
-        signoffs=signoffs,
+        signoffs=setup.signoffs,
         external_monitor=True,
-        docker_project=docker_project,
+        docker_project=setup.docker_project,
     )
-    r = _Rehearsal(plan, sc, run_dir, params, notebooks, console)
     pool = KernelPool(str(run_dir), kernel_env)
+    parts.callback(_stop_part, console, "kernels", pool.close)
     alive = (lambda: server.alive) if server is not None else None
     sup = Supervisor(run_dir, plan, compress, pool, console, server_alive=alive)
-    faults = _injector(stack, sc, run_dir, compress) if stack else None
-    if faults is not None:
+    t = Timeline(plan, run_dir, params, setup.notebooks, console, pool, sup, m)
+    parts.callback(_stop_part, console, "monitor and webhook deliveries", t.stop_watch)
+    if stack is not None:
+        faults = _injector(stack, sc, run_dir, compress)
         sup.injector_error = lambda: faults.error
-    monitor: Monitor | None = None
-    announcer: FiringAnnouncer | None = None
-    results: dict[str, PhaseResult] = {}
-    rolled_back = stopped = False
-    n_all = len(r.phases)
+        faults.start()  # acts on the launch clock, from the deploy on
+        parts.callback(_stop_part, console, "container faults", faults.stop)
+    sup.start()
+    parts.callback(_stop_part, console, "supervisor", sup.stop)
+    return t
+
+
+def _run_timeline(t: Timeline) -> None:
+    """The timeline under the supervisor's signal handlers; whatever breaks, the outcome says so."""
+    m, sup = t.m, t.sup
     try:
         with sup.signals():
-            sup.start()
-            if faults is not None:
-                faults.start()  # acts on the launch clock, from the deploy on
-            for n, phase in enumerate(r.phases, 1):
-                kind = phase_kind(plan, phase)
-                if stopped or (rolled_back and kind in (PhaseKind.WATCH, PhaseKind.SUCCESS)):
-                    why = "stopped at the go/no-go gate" if stopped else "launch rolled back"
-                    m.phases.append(_entry(phase, None, PhaseStatus.SKIPPED.value, why))
-                    console.line(f"[{n:2d}/{n_all}] {phase:6s} skipped ({why})")
-                    continue
-                if kind is PhaseKind.DEPLOY and monitor is None:
-                    monitor = Monitor(plan, Target(target_url), run_dir, compress=compress)
-                    monitor.on_firing = announcer = FiringAnnouncer(plan, run_dir, compress)
-                    monitor.start()
-                    sup.watch(monitor)
-                if kind is PhaseKind.REVIEW and monitor is not None:  # the launch watch is over
-                    sup.watch(None)
-                    monitor.stop()
-                sup.begin(phase, rollback=kind is PhaseKind.REVIEW)
-                res = r.run(phase, f"[{n:2d}/{n_all}]", pool, m, sup)
-                if sup.stop_reason:
-                    break
-                if res is not None:
-                    results[phase] = res
-                if kind is PhaseKind.GATE:
-                    m.gate = res.gate if res else None
-                    if res is None or res.status is PhaseStatus.FAILED:
-                        stopped, m.outcome = True, "no-go"
-                decision = sup.decision or rollback_decision(run_dir)  # the file if the phase was quicker
-                if decision is not None and not rolled_back and kind is not PhaseKind.REVIEW:
-                    sup.announce(decision)  # the phase may have ended before the supervisor looked
-                    m.decisions = [decision]
-                    sup.begin(ROLLBACK, rollback=True)
-                    rb = r.run(ROLLBACK, "[ rollback]", pool, m, sup)
-                    m.rollback, rolled_back = (rb.rollback if rb else None), True
-                    if sup.stop_reason:
-                        break
-            if sup.stop_reason:
-                m.outcome = sup.stop_reason if sup.failure is None else f"error: {sup.failure}"
-                m.error = ErrorRecord(phase=sup.phase, message=sup.stop_reason)
-            elif m.outcome == "running":
-                passed = all(x.status is PhaseStatus.PASSED for x in results.values())
-                m.outcome = (
-                    "rolled back" if rolled_back else ("launched" if passed else "launched with findings")
-                )
+            t.run_all()
     except RunBroken as exc:
         m.outcome, m.error = f"error: {exc}", ErrorRecord(phase=exc.phase, cell=exc.cell, message=str(exc))
     except KeyboardInterrupt:  # a second Ctrl-C: stop at once, still in a known state
@@ -302,24 +230,14 @@ def rehearse(
         m.outcome = f"error: {type(exc).__name__}: {exc}"
         m.error = ErrorRecord(phase=sup.phase, message=m.outcome)
         raise
-    finally:
-        for part, stop in (
-            ("supervisor", sup.stop),
-            ("container faults", faults.stop if faults is not None else None),
-            ("docker client", stack.close if stack is not None else None),
-            ("monitor", monitor.stop if monitor is not None else None),
-            ("webhook deliveries", announcer.close if announcer is not None else None),
-            ("simulator", server.stop if server is not None else None),
-            ("kernels", pool.close),
-        ):
-            if stop is None:
-                continue
-            try:  # one part failing to stop must not keep the others running or the run unrecorded
-                stop()
-            except Exception as exc:
-                console.line(f"warning: the {part} did not stop cleanly: {type(exc).__name__}: {exc}")
-        _finish(run_dir, reports, plan, sc, m, console)
-    return run_dir, m
+
+
+def _stop_part(console: Console, part: str, stop: Callable[[], object]) -> None:
+    """One part failing to stop must not keep the others running or the run unrecorded."""
+    try:
+        stop()
+    except Exception as exc:
+        console.line(f"warning: the {part} did not stop cleanly: {type(exc).__name__}: {exc}")
 
 
 def _stack(plan: Plan, target_url: str, project: str) -> DockerDeployer:

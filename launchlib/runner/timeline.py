@@ -1,0 +1,194 @@
+"""The rehearsal's timeline: the plan's phases in order on warm kernels, the rollback on a decision.
+
+A :class:`Timeline` is one rehearsal once its parts are up (run folder, simulator, kernel pool,
+supervisor): it runs each phase notebook, starts the monitor at the deploy phase and stops it at
+the review, skips the launch phases after a rollback or a NO-GO, sends the run to the rollback
+notebook as soon as a decision is there, and settles the outcome. A phase whose kernel died is run
+once more on a fresh kernel where the plan says so; a phase past its timeout, or stopped by a
+signal or a failure elsewhere, ends the timeline with what it had recorded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from launchlib.errors import KernelDied, RunBroken
+from launchlib.launch.context import FiringAnnouncer
+from launchlib.launch.monitor import Monitor
+from launchlib.launch.params import PhaseParams
+from launchlib.launch.phases import phase_kind
+from launchlib.launch.rollback import PHASE as ROLLBACK
+from launchlib.plan.model import PhaseKind, Plan
+from launchlib.probing.target import Target
+from launchlib.runfolder.events import Event, record_event
+from launchlib.runfolder.folder import Manifest, PhaseEntry, write_manifest
+from launchlib.runfolder.records import DecisionRecord, ErrorRecord, rollback_decision
+from launchlib.runfolder.result import PhaseResult, PhaseStatus
+from launchlib.runner.console import Console
+from launchlib.runner.execute import execute_phase
+from launchlib.runner.kernels import KernelPool
+from launchlib.runner.supervisor import Supervisor
+
+__all__ = ["Timeline", "phase_entry"]
+
+
+def phase_entry(phase: str, res: PhaseResult | None, status: str = "", reason: str = "") -> PhaseEntry:
+    """The manifest's line for a phase: from its result, or a status without one (skipped)."""
+    if res is None:
+        return PhaseEntry(phase=phase, status=status, reason=reason)
+    return PhaseEntry(
+        phase=phase,
+        status=res.status.value,
+        reason=res.reason,
+        started=res.started,
+        finished=res.finished,
+        notebook=f"{phase}.ipynb",
+        html=f"{phase}.html",
+    )
+
+
+@dataclass
+class Timeline:
+    """One rehearsal's timeline over its running parts; ``m`` is its manifest, kept current."""
+
+    plan: Plan
+    run_dir: Path
+    params: PhaseParams
+    notebooks: Path
+    console: Console
+    pool: KernelPool
+    sup: Supervisor
+    m: Manifest
+    monitor: Monitor | None = None
+    announcer: FiringAnnouncer | None = None
+    results: dict[str, PhaseResult] = field(default_factory=dict)
+    rolled_back: bool = False
+    stopped: bool = False  # NO-GO at the gate
+
+    # -- the timeline ---------------------------------------------------------------------
+    def run_all(self) -> None:
+        """Every phase in order until the run must stop; then the outcome."""
+        phases = [p.id for p in self.plan.phases]
+        for n, phase in enumerate(phases, 1):
+            if not self._step(phase, f"[{n:2d}/{len(phases)}]"):
+                break
+        self._settle()
+
+    def _step(self, phase: str, tag: str) -> bool:
+        """One phase of the timeline; ``False`` when the run must stop now."""
+        kind = phase_kind(self.plan, phase)
+        if self.stopped or (self.rolled_back and kind in (PhaseKind.WATCH, PhaseKind.SUCCESS)):
+            why = "stopped at the go/no-go gate" if self.stopped else "launch rolled back"
+            self.m.phases.append(phase_entry(phase, None, PhaseStatus.SKIPPED.value, why))
+            self.console.line(f"{tag} {phase:6s} skipped ({why})")
+            return True
+        self._watch(kind)
+        self.sup.begin(phase, rollback=kind is PhaseKind.REVIEW)
+        res = self.run(phase, tag)
+        if self.sup.stop_reason:
+            return False
+        if res is not None:
+            self.results[phase] = res
+        if kind is PhaseKind.GATE:
+            self.m.gate = res.gate if res else None
+            if res is None or res.status is PhaseStatus.FAILED:
+                self.stopped, self.m.outcome = True, "no-go"
+        if kind is PhaseKind.REVIEW or self.rolled_back:
+            return True
+        decision = self.sup.decision or rollback_decision(self.run_dir)  # the file if the phase was quicker
+        return True if decision is None else self._roll_back(decision)
+
+    def _watch(self, kind: PhaseKind) -> None:
+        """The monitor from the deploy phase to the review, watched by the supervisor."""
+        if kind is PhaseKind.DEPLOY and self.monitor is None:
+            p = self.params
+            self.monitor = Monitor(self.plan, Target(p.target_url), self.run_dir, compress=p.compress)
+            self.monitor.on_firing = self.announcer = FiringAnnouncer(self.plan, self.run_dir, p.compress)
+            self.monitor.start()
+            self.sup.watch(self.monitor)
+        if kind is PhaseKind.REVIEW and self.monitor is not None:  # the launch watch is over
+            self.sup.watch(None)
+            self.monitor.stop()
+
+    def _roll_back(self, decision: DecisionRecord) -> bool:
+        self.sup.announce(decision)  # the phase may have ended before the supervisor looked
+        self.m.decisions = [decision]
+        self.sup.begin(ROLLBACK, rollback=True)
+        rb = self.run(ROLLBACK, "[ rollback]")
+        self.m.rollback, self.rolled_back = (rb.rollback if rb else None), True
+        return not self.sup.stop_reason
+
+    def _settle(self) -> None:
+        sup, m = self.sup, self.m
+        if sup.stop_reason:
+            m.outcome = sup.stop_reason if sup.failure is None else f"error: {sup.failure}"
+            m.error = ErrorRecord(phase=sup.phase, message=sup.stop_reason)
+        elif m.outcome == "running":
+            passed = all(x.status is PhaseStatus.PASSED for x in self.results.values())
+            m.outcome = (
+                "rolled back" if self.rolled_back else ("launched" if passed else "launched with findings")
+            )
+
+    def stop_watch(self) -> None:
+        """Teardown: the monitor and its webhook deliveries, if the deploy phase started them."""
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self.announcer is not None:
+            self.announcer.close()
+
+    # -- one notebook ---------------------------------------------------------------------
+    def run(self, phase: str, tag: str) -> PhaseResult | None:
+        """One notebook; ``None`` when it was interrupted (or timed out) before it had a result."""
+        started = time.perf_counter()
+        params = PhaseParams(**{**self.params.to_papermill(), "phase": phase})
+        try:
+            res = self._execute(phase, params)
+        except RunBroken as exc:
+            status, reason = self._broken_status(phase, exc)
+            entry = PhaseEntry(
+                phase=phase, status=status, reason=reason, notebook=f"{phase}.ipynb", html=f"{phase}.html"
+            )
+            self.m.phases.append(entry)
+            write_manifest(self.run_dir, self.m)
+            self.console.line(f"{tag} {phase:6s} {status.upper()} {reason}"[:400])
+            if status == "error" or (status == "failed" and self.sup.timed_out != phase):
+                raise
+            return None
+        finally:
+            self.sup.end()
+        self.m.phases.append(phase_entry(phase, res))
+        write_manifest(self.run_dir, self.m)
+        why = f" — {res.reason}" if res.reason else ""
+        line = f"{tag} {phase:6s} {res.status.value:11s} {time.perf_counter() - started:5.1f} s{why}"
+        self.console.line(line[:220])
+        return res
+
+    def _execute(self, phase: str, params: PhaseParams) -> PhaseResult:
+        """The notebook on a kernel of the pool; once more on a fresh kernel if its kernel died and
+        the plan says so (the first attempt's notebook kept beside it, the retry an event)."""
+        try:
+            return execute_phase(params, self.run_dir, self.notebooks, self.pool, render=False, checked=True)
+        except KernelDied as exc:
+            retry = phase != ROLLBACK and self.plan.phase(phase).retry_on_kernel_death
+            if not retry or self.sup.stop_reason is not None:
+                raise
+            first = self.run_dir / f"{phase}.attempt-1.ipynb"
+            if (self.run_dir / f"{phase}.ipynb").exists():
+                (self.run_dir / f"{phase}.ipynb").rename(first)
+            record_event(self.run_dir, Event.PHASE_RETRIED, phase=phase, reason=str(exc))
+            self.console.line(f"warning: {exc}: running {phase} once more on a fresh kernel")
+            self.sup.begin(phase, rollback=not self.sup.watch_decisions)
+            return execute_phase(params, self.run_dir, self.notebooks, self.pool, render=False, checked=True)
+
+    def _broken_status(self, phase: str, exc: RunBroken) -> tuple[str, str]:
+        """What a notebook that ended without a result is: ``failed`` (timed out, or its kernel
+        died), ``interrupted`` (a signal, a failure elsewhere or a decision stopped it), or ``error``."""
+        sup = self.sup
+        if sup.timed_out == phase:
+            return "failed", sup.failure or str(exc)
+        stopped = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
+        if stopped and ("KeyboardInterrupt" in str(exc) or isinstance(exc, KernelDied)):
+            return "interrupted", str(exc)
+        return ("failed" if isinstance(exc, KernelDied) else "error"), str(exc)
