@@ -146,3 +146,31 @@ def test_every_check_the_plan_may_name_has_one_implementation() -> None:
     assert set(CHECKS) == set(KNOWN_CHECKS)
     with pytest.raises(ValueError, match=r"not in launchlib\.plan\.model\.KNOWN_CHECKS"):
         registers("telepathy")(CHECKS["health"])
+
+
+def _run_path(node: ast.expr) -> bool:
+    """An expression that names a run folder: ``run_dir``, ``self.run_dir``, ``ctx.run_dir``."""
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name in ("run_dir", "run", "folder_of_run")
+
+
+def test_only_the_run_folder_names_its_files() -> None:
+    """No module outside ``launchlib/runfolder/`` writes a run file's name or joins a file name
+    onto a run path: it asks :class:`~launchlib.runfolder.files.RunFolder`."""
+    from launchlib.runfolder.files import RUN_FILES
+
+    bad = []
+    for name, path in _modules().items():
+        if _layer(name) == "runfolder":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            literal = isinstance(node, ast.Constant) and node.value in RUN_FILES
+            joined = (
+                isinstance(node, ast.BinOp)
+                and isinstance(node.op, ast.Div)
+                and _run_path(node.left)
+                and isinstance(node.right, ast.Constant | ast.JoinedStr)
+            )
+            if literal or joined:
+                bad.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}: {ast.unparse(node)}")
+    assert not bad, "\n".join(bad)

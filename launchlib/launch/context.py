@@ -27,6 +27,7 @@ from launchlib.probing.target import Target
 from launchlib.report.explain import explain_firing
 from launchlib.runfolder.clock import LaunchClock
 from launchlib.runfolder.events import Event, append_jsonl, event_time, record_event
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import create_run
 from launchlib.runfolder.records import FiringRecord
 from launchlib.signoff.ledger import Ledger
@@ -34,9 +35,7 @@ from launchlib.signoff.rules import SignoffEntry, load_signoffs
 from launchlib.simulator.process import embedded_simulator
 from launchlib.simulator.scenarios import Scenario, load_scenario
 
-__all__ = ["DELIVERIES", "FiringAnnouncer", "Notified", "PhaseContext", "deploy_candidate", "open_phase"]
-
-DELIVERIES = "deliveries.jsonl"
+__all__ = ["FiringAnnouncer", "Notified", "PhaseContext", "deploy_candidate", "open_phase"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class PhaseContext:
     @property
     def database(self) -> Database:
         if self.database_url_env:
-            return PostgresDatabase(self.database_url_env, backups_dir=self.run_dir / "backups")
+            return PostgresDatabase(self.database_url_env, backups_dir=RunFolder(self.run_dir).backups_dir)
         return SimDatabase(self.target)
 
     @property
@@ -108,7 +107,9 @@ class PhaseContext:
     @cached_property
     def deliveries(self) -> Deliveries:
         """The plan's webhook channels; each delivery is recorded in ``deliveries.jsonl``."""
-        return Deliveries(self.plan.channels, lambda rec: append_jsonl(self.run_dir / DELIVERIES, rec))
+        return Deliveries(
+            self.plan.channels, lambda rec: append_jsonl(RunFolder(self.run_dir).deliveries_file, rec)
+        )
 
     def notify(
         self,
@@ -128,7 +129,7 @@ class PhaseContext:
             {"role": r, "name": self.plan.role(r).name, "contact": self.plan.role(r).contact} for r in roles
         ]
         rec = {"at": time.time(), "phase": self.phase, "kind": kind, "message": message, "to": people}
-        append_jsonl(self.run_dir / "notifications.jsonl", rec)
+        append_jsonl(RunFolder(self.run_dir).notifications_file, rec)
         msg = Message(
             event=event or kind,
             title=title or kind.replace("_", " ").upper(),
@@ -137,7 +138,7 @@ class PhaseContext:
             phase=self.phase,
             tier=tier,
             act=[f"{self.plan.role(r).title} ({self.plan.role(r).name})" for r in roles],
-            link=str(self.run_dir / "report.html"),
+            link=str(RunFolder(self.run_dir).report_file),
         )
         posted = self.deliveries.send(msg, wait=wait)
         hooks = sum(r["status"] == "delivered" for r in posted)
@@ -274,7 +275,9 @@ class FiringAnnouncer:
 
     def __init__(self, plan: Plan, run_dir: Path, compress: float) -> None:
         self.plan, self.run_dir, self.compress = plan, run_dir, compress
-        self.deliveries = Deliveries(plan.channels, lambda rec: append_jsonl(run_dir / DELIVERIES, rec))
+        self.deliveries = Deliveries(
+            plan.channels, lambda rec: append_jsonl(RunFolder(run_dir).deliveries_file, rec)
+        )
 
     def __call__(self, firing: FiringRecord) -> None:
         trig = next((t for _, t in self.plan.triggers() if t.id == firing.id), None)
@@ -283,7 +286,7 @@ class FiringAnnouncer:
         text = explain_firing(firing, self.plan, self.compress, origin)
         people = [{"role": r.id, "name": r.name, "contact": r.contact} for r in chain]
         append_jsonl(
-            self.run_dir / "notifications.jsonl",
+            RunFolder(self.run_dir).notifications_file,
             {"at": time.time(), "phase": "monitor", "kind": "trigger", "message": text, "to": people},
         )
         self.deliveries.send(
@@ -295,7 +298,7 @@ class FiringAnnouncer:
                 phase="monitor",
                 tier=str(firing.tier),
                 act=[f"{r.title} ({r.name})" for r in chain],
-                link=str(self.run_dir / "report.html"),
+                link=str(RunFolder(self.run_dir).report_file),
             )
         )
 

@@ -37,20 +37,18 @@ from launchlib.plan.thresholds import ConditionMetric
 from launchlib.probing.sampler import Row, Sampler, samples_frame
 from launchlib.probing.target import Target
 from launchlib.runfolder.events import (
-    DECISIONS,
-    SAMPLES_DIR,
     Event,
     append_jsonl,
     event_time,
     read_json,
     write_json,
 )
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
 
-__all__ = ["MONITOR_STATUS", "LiveStatus", "Monitor", "gap_limit_s", "wait_for_samples"]
+__all__ = ["LiveStatus", "Monitor", "gap_limit_s", "wait_for_samples"]
 
 PART_S = 1.0
-MONITOR_STATUS = "monitor.json"
 _PART = re.compile(r"part-(\d+)\.parquet$")
 
 
@@ -89,7 +87,7 @@ class LiveStatus:
 def wait_for_samples(run_dir: Path | str, until: float, timeout_s: float) -> dict[str, Any]:
     """Wait (at most ``timeout_s``) until the watching monitor has written its samples up to
     ``until`` (it writes a part about once a second); returns its last status."""
-    path = Path(run_dir) / MONITOR_STATUS
+    path = RunFolder(run_dir).monitor_file
     status = read_json(path) or {}
     deadline = time.time() + timeout_s
     while float(status.get("written_until") or 0.0) < until and time.time() < deadline:
@@ -140,7 +138,7 @@ class Monitor:
     # -- lifecycle ----------------------------------------------------------------------
     def claim(self) -> None:
         """Refuse to start when another monitor is alive on this run (its status names its pid)."""
-        status = read_json(self.run_dir / MONITOR_STATUS)
+        status = read_json(RunFolder(self.run_dir).monitor_file)
         if not status or status.get("state") not in ("running", "watching"):
             return
         pid = status.get("pid")
@@ -150,7 +148,7 @@ class Monitor:
             )
 
     def start(self) -> Monitor:
-        folder = self.run_dir / SAMPLES_DIR
+        folder = RunFolder(self.run_dir).samples_dir
         folder.mkdir(parents=True, exist_ok=True)
         numbers = [int(m[1]) for p in folder.glob("part-*.parquet") if (m := _PART.search(p.name))]
         self._parts = max(numbers, default=0)  # continue the numbering: earlier parts stay as they are
@@ -234,14 +232,14 @@ class Monitor:
             return
         for f in self.engine.advance(now):
             fired = FiringRecord(**dict(f), recorded_at=time.time(), after_decision=self._decided)
-            append_jsonl(self.run_dir / DECISIONS, fired.model_dump(mode="json"))
+            append_jsonl(RunFolder(self.run_dir).decisions_file, fired.model_dump(mode="json"))
             if self.on_firing is not None and not fired.after_decision:
                 self.on_firing(fired)  # returns at once: deliveries run in threads of their own
         d = self.engine.decision()
         if d.decision == "rollback" and not self._decided:
             self._decided = True
             decided = DecisionRecord(**dict(d), recorded_at=time.time())
-            append_jsonl(self.run_dir / DECISIONS, decided.model_dump(mode="json"))
+            append_jsonl(RunFolder(self.run_dir).decisions_file, decided.model_dump(mode="json"))
             if self.on_decision is not None:
                 self.on_decision(decided)
 
@@ -249,7 +247,7 @@ class Monitor:
         if not self._part:
             return
         self._parts += 1
-        path = self.run_dir / SAMPLES_DIR / f"part-{self._parts:05d}.parquet"
+        path = RunFolder(self.run_dir).samples_dir / f"part-{self._parts:05d}.parquet"
         tmp = path.with_name(f".{path.name}.tmp")
         frame = samples_frame(self._part)
         frame.to_parquet(tmp, index=False)
@@ -260,7 +258,7 @@ class Monitor:
 
     def _status(self, state: str) -> None:
         write_json(
-            self.run_dir / MONITOR_STATUS,
+            RunFolder(self.run_dir).monitor_file,
             {
                 "state": state,
                 "target": self.target.base_url,

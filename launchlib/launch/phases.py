@@ -14,13 +14,14 @@ import time
 from launchlib.evaluation.success import evaluate_success, period_metrics
 from launchlib.launch.checks import run_item_checks
 from launchlib.launch.context import PhaseContext, deploy_candidate
-from launchlib.launch.monitor import MONITOR_STATUS, wait_for_samples
+from launchlib.launch.monitor import wait_for_samples
 from launchlib.launch.review import review
 from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.launch.rollback import execute_rollback
 from launchlib.plan.model import Item, PhaseKind, Plan
 from launchlib.probing.probes import CheckResult
 from launchlib.runfolder.events import Event, read_events, read_json, read_run_samples, record_event
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.records import (
     DecisionRecord,
     FiringRecord,
@@ -138,7 +139,7 @@ def _announce(ctx: PhaseContext, gate: GateRecord, event: str, yes: str, no: str
 
 def _coverage(ctx: PhaseContext, start: float, end: float) -> str:
     """Why the monitor's samples of ``[start, end]`` are too few to judge this phase ('' if enough)."""
-    if read_json(ctx.run_dir / MONITOR_STATUS) is None:
+    if read_json(RunFolder(ctx.run_dir).monitor_file) is None:
         return "no monitor is watching this run (start `launchlib monitor` or run T-0 here)"
     status = wait_for_samples(ctx.run_dir, end - 0.5, timeout_s=3.0)
     rate = float(status.get("rate", 0.0))

@@ -26,11 +26,12 @@ from launchlib.evaluation.judge import judge, overall, plan_settings
 from launchlib.evaluation.metrics import stalled
 from launchlib.launch.checks import absolute_performance
 from launchlib.launch.context import PhaseContext
-from launchlib.launch.monitor import MONITOR_STATUS, PART_S, wait_for_samples
+from launchlib.launch.monitor import PART_S, wait_for_samples
 from launchlib.plan.model import Item
 from launchlib.probing.probes import CheckResult
 from launchlib.probing.sampler import sample
 from launchlib.runfolder.events import Event, event_time, read_json, read_run_samples
+from launchlib.runfolder.files import RunFolder
 
 __all__ = ["performance_as_before"]
 
@@ -38,7 +39,7 @@ MIN_BASELINE = 200  # samples before the deploy for a comparison to mean somethi
 
 
 def _monitor_watching(ctx: PhaseContext) -> bool:
-    status = read_json(ctx.run_dir / MONITOR_STATUS) or {}
+    status = read_json(RunFolder(ctx.run_dir).monitor_file) or {}
     fresh = time.time() - float(status.get("updated") or 0.0) < 5.0  # a monitor that died says nothing
     return status.get("state") == "watching" and fresh
 

@@ -29,6 +29,7 @@ from launchlib.evaluation.whatif import Variant, what_if
 from launchlib.plan.model import IncidentClass, Plan, Tier
 from launchlib.report.run_data import RunData, load_run
 from launchlib.runfolder.events import Event
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import MANIFEST, Manifest
 
 __all__ = [
@@ -61,7 +62,7 @@ def resolve_runs(specs: list[str] | str, reports: Path | str = "reports") -> lis
         matches = sorted(glob.glob(spec)) or sorted(glob.glob(str(Path(reports) / spec)))
         if not matches:
             raise RunError(f"{spec}: no run folder matches (a path, a run id under {reports}, or a glob)")
-        folders += [Path(m).resolve() for m in matches if (Path(m) / MANIFEST).exists()]
+        folders += [Path(m).resolve() for m in matches if RunFolder(m).manifest_file.exists()]
     if not folders:
         raise RunError(f"{' '.join(items)}: no run folder with a {MANIFEST} among them")
     runs = [load_run(f) for f in dict.fromkeys(folders)]

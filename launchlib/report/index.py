@@ -18,6 +18,7 @@ from launchlib.report.analysis import times_figure
 from launchlib.report.html import PLOTLY_JS
 from launchlib.report.repair import repair_run
 from launchlib.report.scorecard import verdict
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import MANIFEST, Manifest, read_manifest
 
 __all__ = ["IndexRow", "index_rows", "write_index"]
@@ -44,7 +45,7 @@ def index_rows(reports: Path | str) -> list[IndexRow]:
     reports = Path(reports)
     out = []
     for folder in sorted(p for p in (reports.iterdir() if reports.exists() else []) if p.is_dir()):
-        if not (folder / MANIFEST).exists():
+        if not RunFolder(folder).manifest_file.exists():
             if any(folder.iterdir()):  # an empty folder is not a run; one with files but no manifest is
                 out.append(IndexRow(folder, None, f"incomplete: no {MANIFEST}"))
             continue
@@ -64,7 +65,8 @@ def _row(r: IndexRow) -> str:
     sc = m.scorecard
     times = ["" if sc is None or getattr(sc, k) is None else f"{getattr(sc, k):g}" for k, _ in STEPS]
     expected = verdict(sc) if sc else ("running" if m.outcome == "running" else "no scorecard")
-    link = f"{m.run_id}/report.html" if (r.folder / "report.html").exists() else f"{r.folder.name}/{MANIFEST}"
+    report = RunFolder(r.folder).report_file
+    link = f"{m.run_id}/{report.name}" if report.exists() else f"{r.folder.name}/{MANIFEST}"
     good = "good" if sc is not None and sc.as_expected else ("bad" if sc is not None else "")
     started = datetime.fromtimestamp(m.started, UTC).strftime("%Y-%m-%d %H:%M")
     cells = [m.scenario or "launch", m.outcome, (sc.tier if sc else None) or "-", *times]

@@ -14,7 +14,8 @@ from launchlib.errors import RunError
 from launchlib.report.html import render_html
 from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import not_scored
-from launchlib.runfolder.folder import MANIFEST, Manifest, read_manifest, write_manifest
+from launchlib.runfolder.files import RunFolder
+from launchlib.runfolder.folder import Manifest, read_manifest, write_manifest
 from launchlib.runfolder.records import ErrorRecord, Scorecard
 
 __all__ = ["repair_run"]
@@ -38,7 +39,7 @@ def repair_run(run_dir: Path | str) -> Manifest | None:
     What the run recorded stays; the notebooks that ran get their HTML, the report is rewritten.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / MANIFEST).exists():
+    if not RunFolder(run_dir).manifest_file.exists():
         return None
     m = read_manifest(run_dir)
     if m.outcome != "running" or _runner_alive(m):
@@ -61,5 +62,7 @@ def repair_run(run_dir: Path | str) -> Manifest | None:
     try:
         write_report(run_dir, m)
     except Exception as exc:  # the manifest is repaired; the index lists the run with this reason
-        raise RunError(f"{run_dir / 'report.html'}: not written: {type(exc).__name__}: {exc}") from None
+        raise RunError(
+            f"{RunFolder(run_dir).report_file}: not written: {type(exc).__name__}: {exc}"
+        ) from None
     return m

@@ -20,16 +20,15 @@ from launchlib.plan.locations import project_path
 from launchlib.plan.model import Plan
 from launchlib.runfolder.clock import LaunchClock
 from launchlib.runfolder.events import Event, read_events, read_jsonl, read_run_samples
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import Manifest, read_manifest
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
 from launchlib.runfolder.result import PhaseResult, read_results
-from launchlib.signoff.ledger import LEDGER_FILE, Ledger
 from launchlib.signoff.ledger import Event as SignEvent
+from launchlib.signoff.ledger import Ledger
 from launchlib.simulator.scenarios import Scenario, load_scenario
 
-__all__ = ["NOTIFICATIONS", "Marker", "RunData", "load_run"]
-
-NOTIFICATIONS = "notifications.jsonl"
+__all__ = ["Marker", "RunData", "load_run"]
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ class RunData:
 
 
 def _scenario(run_dir: Path) -> Scenario | None:
-    path = run_dir / "scenario.yaml"
+    path = RunFolder(run_dir).scenario_file
     return load_scenario(path) if path.exists() else None
 
 
@@ -123,19 +122,18 @@ def load_run(run_dir: Path | str, *, with_results: bool = True) -> RunData:
     """
     run_dir = Path(run_dir)
     m = read_manifest(run_dir)
-    plan_path = run_dir / "plan.yaml"
-    if not plan_path.exists():  # a launch run by run-phase alone: the project's plan
-        plan_path = Path(project_path("parameters/plan.yaml"))
+    folder = RunFolder(run_dir)
+    plan_path = folder.plan(project_path("parameters/plan.yaml"))  # run-phase alone: the project's
     if not plan_path.exists():
-        raise RunError(f"{run_dir / 'plan.yaml'}: missing (the run's own copy of its plan)")
+        raise RunError(f"{folder.plan_file}: missing (the run's own copy of its plan)")
     try:
         plan, scenario = load_plan(plan_path), _scenario(run_dir)
     except LaunchError as exc:
         raise RunError(f"{run_dir}: {exc}") from None
     signoffs: list[SignEvent] = []
-    if (run_dir / LEDGER_FILE).exists():
-        signoffs = Ledger(run_dir / LEDGER_FILE, m.run_id).history()
-    notes = run_dir / NOTIFICATIONS
+    if folder.ledger_file.exists():
+        signoffs = Ledger(folder.ledger_file, m.run_id).history()
+    notes = folder.notifications_file
     return RunData(
         run_dir=run_dir,
         manifest=m,

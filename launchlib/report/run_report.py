@@ -29,11 +29,11 @@ from launchlib.report.run_data import RunData, load_run
 from launchlib.report.scorecard import describe, verdict
 from launchlib.runfolder.clock import clock
 from launchlib.runfolder.events import Event
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import MANIFEST, Manifest
 
-__all__ = ["REPORT", "report_page", "write_report"]
+__all__ = ["report_page", "write_report"]
 
-REPORT = "report.html"
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:76em;padding:1em 2em;color:#212121}
@@ -258,8 +258,8 @@ def write_report(run_dir: Path, m: Manifest) -> tuple[Path, list[str]]:
         problems.append(str(exc))
         run = load_run(run_dir, with_results=False)
     run.manifest = m
-    out = Path(run_dir) / REPORT
-    tmp = out.with_name(f".{REPORT}.tmp")
+    out = RunFolder(run_dir).report_file
+    tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(report_page(run, problems), encoding="utf-8")
     tmp.replace(out)
     return out, problems

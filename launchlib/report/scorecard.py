@@ -18,7 +18,8 @@ from typing import Any
 
 from launchlib.plan.model import Plan
 from launchlib.runfolder.clock import LaunchClock, clock
-from launchlib.runfolder.events import EVENTS, Event, read_jsonl
+from launchlib.runfolder.events import Event, read_jsonl
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, Scorecard, read_decisions
 from launchlib.simulator.scenarios import Scenario
 
@@ -48,7 +49,7 @@ def score(
     ``failed_phases`` are launch phases that failed for another reason than the rollback decision:
     on a scenario that expects a clean launch they are findings."""
     run_dir = Path(run_dir)
-    events, recs = read_jsonl(run_dir / EVENTS), read_decisions(run_dir)
+    events, recs = read_jsonl(RunFolder(run_dir).events_file), read_decisions(run_dir)
     origin = LaunchClock.from_events(events, compress).origin
     firings = [r for r in recs if isinstance(r, FiringRecord)]
     decision = next((r for r in recs if isinstance(r, DecisionRecord)), None)

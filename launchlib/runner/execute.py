@@ -20,6 +20,7 @@ from launchlib.plan.files import load_plan
 from launchlib.plan.locations import notebooks_folder, project_path
 from launchlib.report.html import render_html
 from launchlib.report.repair import repair_run
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import check_run_id, create_run
 from launchlib.runfolder.result import RESULT_SCRAP, PhaseResult
 from launchlib.runner.kernels import KernelPool, how_it_ended, start_kernel
@@ -59,7 +60,7 @@ def execute_phase(
 
     phase = params.phase
     notebooks = notebooks or notebooks_folder()
-    src, out = notebooks / f"{phase}.ipynb", run_dir / f"{phase}.ipynb"
+    src, out = notebooks / f"{phase}.ipynb", RunFolder(run_dir).notebook(phase)
     if not src.exists():
         raise RunError(f"{src}: no notebook for phase {phase}", phase=phase)
     problems = [] if checked else check_notebook_parameters(src, params.to_papermill())
@@ -91,7 +92,7 @@ def execute_phase(
             km.shutdown_kernel(now=True)
             shutil.rmtree(own or "", ignore_errors=True)
         if render and out.exists():
-            render_html(out, run_dir / f"{phase}.html")
+            render_html(out, RunFolder(run_dir).page(phase))
     res = _glued(out)
     if res is None:
         raise RunBroken(f"{out}: the notebook glued no {RESULT_SCRAP}", phase=phase)
@@ -126,19 +127,18 @@ def run_single(
     notebooks = notebooks or notebooks_folder()
     run_dir = reports / check_run_id(run_id)
     repair_run(run_dir)  # a run whose runner died is marked interrupted before more is added
-    load_plan(
-        plan_path if not (run_dir / "plan.yaml").exists() else run_dir / "plan.yaml"
-    )  # bad plan: nothing made
+    folder = RunFolder(run_dir)
+    load_plan(folder.plan(plan_path))  # bad plan: nothing made
     if not run_dir.exists():
         create_run(reports, run_id)
-    if not (run_dir / "plan.yaml").exists():  # e.g. a folder `launchlib monitor` started
-        shutil.copyfile(plan_path, run_dir / "plan.yaml")
-    if (run_dir / f"{phase}.ipynb").exists():
+    if not folder.plan_file.exists():  # e.g. a folder `launchlib monitor` started
+        shutil.copyfile(plan_path, folder.plan_file)
+    if folder.notebook(phase).exists():
         raise RunError(f"{run_dir / phase}.ipynb exists: phase {phase} already ran in this run", phase=phase)
     params = PhaseParams(
         phase=phase,
         run_dir=str(run_dir),
-        plan_path=str(run_dir / "plan.yaml"),
+        plan_path=str(folder.plan_file),
         target_url=target_url,
         compress=compress,
         signoffs=str(Path(signoffs).absolute()) if signoffs else "",
@@ -147,4 +147,4 @@ def run_single(
         docker_project=docker_project,
     )
     res = execute_phase(params, run_dir, notebooks)
-    return res, run_dir / f"{phase}.html"
+    return res, folder.page(phase)

@@ -35,7 +35,7 @@ in `reports/<run-id>/`.
 def init_project(folder: Path, from_markdown: Path | None = None) -> list[str]:
     """Create the project in ``folder``; returns warnings of the Markdown import, if any."""
     folder = folder.absolute()
-    plan_file = folder / "parameters" / "plan.yaml"
+    plan_file = folder / "parameters/plan.yaml"  # the project's plan
     if plan_file.exists():
         raise PlanError(
             [Problem(str(plan_file), "", "a launch project is already here; nothing was changed")]

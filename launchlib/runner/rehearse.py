@@ -47,6 +47,7 @@ from launchlib.report.index import write_index
 from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import compression_note, describe, not_scored, score
 from launchlib.runfolder.clock import clock
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import Manifest, create_run, write_manifest
 from launchlib.runfolder.records import ErrorRecord, read_decisions
 from launchlib.runner.console import Console
@@ -167,8 +168,9 @@ def _provision(
     if stack is not None:
         parts.callback(_stop_part, console, "docker client", stack.close)
     run_dir = create_run(setup.reports, run_id or f"{sc.name}-{time.strftime('%Y%m%d-%H%M%S')}")
-    shutil.copyfile(setup.plan_path, run_dir / "plan.yaml")
-    dump_yaml(sc.model_dump(mode="json"), run_dir / "scenario.yaml")
+    folder = RunFolder(run_dir)
+    shutil.copyfile(setup.plan_path, folder.plan_file)
+    dump_yaml(sc.model_dump(mode="json"), folder.scenario_file)
     server: SimProcess | None = None
     kernel_env: dict[str, str] = {}
     if not target_url:
@@ -191,9 +193,9 @@ def _provision(
     _header(console, m, sc, plan, run_dir, embedded=server is not None, docker_project=setup.docker_project)
     params = PhaseParams(
         run_dir=str(run_dir),
-        plan_path=str(run_dir / "plan.yaml"),
+        plan_path=str(folder.plan_file),
         target_url=target_url,
-        scenario=str(run_dir / "scenario.yaml"),
+        scenario=str(folder.scenario_file),
         compress=compress,
         signoffs=setup.signoffs,
         external_monitor=True,
@@ -304,7 +306,7 @@ def _render_pages(run_dir: Path, m: Manifest, console: Console, stop: list[str])
             console.line(f"warning: {entry.phase}.html not written: {stop[0]} during the HTML export")
         elif entry.notebook and (run_dir / entry.notebook).exists():
             try:
-                render_html(run_dir / entry.notebook, run_dir / f"{entry.phase}.html")
+                render_html(run_dir / entry.notebook, RunFolder(run_dir).page(entry.phase))
             except Exception as exc:  # nbconvert raises many types (templates, notebook shape)
                 entry.html = None
                 console.line(f"warning: {entry.phase}.html not written: {type(exc).__name__}: {exc}"[:300])
@@ -332,4 +334,4 @@ def _conclude(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifes
     for text in describe(card):
         console.line(text)
     console.line(f"outcome: {m.outcome}")
-    console.line(f"report: {run_dir / 'report.html'}")
+    console.line(f"report: {RunFolder(run_dir).report_file}")

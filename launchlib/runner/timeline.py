@@ -23,6 +23,7 @@ from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.plan.model import PhaseKind, Plan
 from launchlib.probing.target import Target
 from launchlib.runfolder.events import Event, record_event
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import Manifest, PhaseEntry, write_manifest
 from launchlib.runfolder.records import DecisionRecord, ErrorRecord, rollback_decision
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
@@ -174,9 +175,9 @@ class Timeline:
             retry = phase != ROLLBACK and self.plan.phase(phase).retry_on_kernel_death
             if not retry or self.sup.stop_reason is not None:
                 raise
-            first = self.run_dir / f"{phase}.attempt-1.ipynb"
-            if (self.run_dir / f"{phase}.ipynb").exists():
-                (self.run_dir / f"{phase}.ipynb").rename(first)
+            folder = RunFolder(self.run_dir)
+            if folder.notebook(phase).exists():
+                folder.notebook(phase).rename(folder.notebook(phase, attempt=1))
             record_event(self.run_dir, Event.PHASE_RETRIED, phase=phase, reason=str(exc))
             self.console.line(f"warning: {exc}: running {phase} once more on a fresh kernel")
             self.sup.begin(phase, rollback=not self.sup.watch_decisions)

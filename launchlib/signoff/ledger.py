@@ -22,10 +22,10 @@ from typing import Any
 from launchlib.errors import LedgerError, RunError
 from launchlib.plan.files import load_plan
 from launchlib.plan.model import Plan
+from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import check_run_id
 
 __all__ = [
-    "LEDGER_FILE",
     "Event",
     "Ledger",
     "SignState",
@@ -33,7 +33,6 @@ __all__ = [
     "open_run_ledger",
 ]
 
-LEDGER_FILE = "ledger.sqlite"
 _APP = "launchlib-ledger"
 _SCHEMA = 1
 
@@ -115,7 +114,7 @@ class Ledger:
         """The ledger of a run folder; the run's identity is its manifest's, not the folder's name
         (a renamed or copied run folder keeps seeing its own sign-offs)."""
         run_dir = Path(run_dir)
-        return cls(run_dir / LEDGER_FILE, run_id or _run_identity(run_dir))
+        return cls(RunFolder(run_dir).ledger_file, run_id or _run_identity(run_dir))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -197,12 +196,12 @@ class Ledger:
 def _run_identity(run_dir: Path) -> str:
     """The run id recorded in the run: the manifest's, else the ledger's own events', else the folder."""
     try:
-        run_id = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8")).get("run_id")
+        run_id = json.loads(RunFolder(run_dir).manifest_file.read_text(encoding="utf-8")).get("run_id")
         if isinstance(run_id, str) and run_id:
             return run_id
     except (OSError, ValueError):
         pass
-    path = run_dir / LEDGER_FILE
+    path = RunFolder(run_dir).ledger_file
     if path.exists():
         try:
             db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
@@ -222,5 +221,4 @@ def open_run_ledger(run_dir: Path, plan_path: Path) -> tuple[Plan, Ledger]:
     check_run_id(run_dir.name)
     if not run_dir.is_dir():
         raise RunError(f"{run_dir}: no such run folder (start the run first, e.g. launchlib run-phase)")
-    own = run_dir / "plan.yaml"
-    return load_plan(own if own.exists() else plan_path), Ledger.in_run(run_dir)
+    return load_plan(RunFolder(run_dir).plan(plan_path)), Ledger.in_run(run_dir)
