@@ -90,3 +90,14 @@ def test_the_manifest_keeps_its_records_typed(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({**raw, "scorecard": {"tier": "soon"}}))
     with pytest.raises(RunError, match=r"manifest.json: scorecard.tier: "):
         read_manifest(tmp_path)
+
+
+def test_an_outcome_reads_as_its_kind_and_says_whether_the_run_broke() -> None:
+    from launchlib.runfolder.folder import Outcome
+
+    assert Outcome.of("error: kernel died (signal 9) during T+5m") is Outcome.ERROR
+    assert Outcome.of("interrupted by SIGINT at T+1m02s during T-0") is Outcome.INTERRUPTED
+    assert Outcome.of("rolled back") is Outcome.ROLLED_BACK and not Outcome.ROLLED_BACK.broken
+    assert Outcome.of("launched with findings") is Outcome.LAUNCHED_WITH_FINDINGS
+    assert Outcome.of("something else") is Outcome.ERROR  # never read as a success
+    assert [o.value for o in Outcome if o.broken] == ["running", "error", "interrupted"]

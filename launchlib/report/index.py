@@ -19,7 +19,7 @@ from launchlib.report.html import PLOTLY_JS
 from launchlib.report.repair import repair_run
 from launchlib.report.scorecard import verdict
 from launchlib.runfolder.files import RunFolder
-from launchlib.runfolder.folder import MANIFEST, Manifest, read_manifest
+from launchlib.runfolder.folder import MANIFEST, Manifest, Outcome, read_manifest
 
 __all__ = ["IndexRow", "index_rows", "write_index"]
 
@@ -64,7 +64,7 @@ def _row(r: IndexRow) -> str:
         return f"<tr><td>{e(r.folder.name)}</td><td colspan=8 class='bad'>{e(r.problem)}</td></tr>"
     sc = m.scorecard
     times = ["" if sc is None or getattr(sc, k) is None else f"{getattr(sc, k):g}" for k, _ in STEPS]
-    expected = verdict(sc) if sc else ("running" if m.outcome == "running" else "no scorecard")
+    expected = verdict(sc) if sc else ("running" if m.kind is Outcome.RUNNING else "no scorecard")
     report = RunFolder(r.folder).report_file
     link = f"{m.run_id}/{report.name}" if report.exists() else f"{r.folder.name}/{MANIFEST}"
     good = "good" if sc is not None and sc.as_expected else ("bad" if sc is not None else "")

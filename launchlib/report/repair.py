@@ -15,7 +15,7 @@ from launchlib.report.html import render_html
 from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import not_scored
 from launchlib.runfolder.files import RunFolder
-from launchlib.runfolder.folder import Manifest, read_manifest, write_manifest
+from launchlib.runfolder.folder import Manifest, Outcome, read_manifest, write_manifest
 from launchlib.runfolder.records import ErrorRecord, Scorecard
 
 __all__ = ["repair_run"]
@@ -42,7 +42,7 @@ def repair_run(run_dir: Path | str) -> Manifest | None:
     if not RunFolder(run_dir).manifest_file.exists():
         return None
     m = read_manifest(run_dir)
-    if m.outcome != "running" or _runner_alive(m):
+    if m.kind is not Outcome.RUNNING or _runner_alive(m):
         return None
     ran = [e.phase for e in m.phases]
     m.outcome = f"interrupted: the runner (pid {m.pid}) stopped without finishing" + (

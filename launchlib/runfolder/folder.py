@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -21,12 +22,42 @@ __all__ = [
     "MANIFEST",
     "RUN_ID",
     "Manifest",
+    "Outcome",
     "PhaseEntry",
     "check_run_id",
     "create_run",
     "read_manifest",
     "write_manifest",
 ]
+
+
+class Outcome(StrEnum):
+    """What a run came to: the first word of the manifest's ``outcome`` (details may follow a colon)."""
+
+    RUNNING = "running"
+    LAUNCHED = "launched"
+    LAUNCHED_WITH_FINDINGS = "launched with findings"
+    ROLLED_BACK = "rolled back"
+    NO_GO = "no-go"
+    ERROR = "error"  # the run broke: "error: kernel died (signal 9) during T+5m"
+    INTERRUPTED = "interrupted"  # a signal, or a runner that died: "interrupted by SIGINT at T+1m"
+
+    @classmethod
+    def of(cls, text: str) -> Outcome:
+        """The kind of an outcome text (an unknown one reads as an error: never as a success)."""
+        for kind in (cls.ERROR, cls.INTERRUPTED):
+            if text.startswith(kind.value):
+                return kind
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.ERROR
+
+    @property
+    def broken(self) -> bool:
+        """The run itself broke or never finished (exit 3)."""
+        return self in (Outcome.RUNNING, Outcome.ERROR, Outcome.INTERRUPTED)
+
 
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
@@ -70,6 +101,11 @@ class Manifest(BaseModel):
     @classmethod
     def _no_scorecard(cls, v: object) -> object:
         return None if v == {} else v  # a run that never reached scoring recorded {}
+
+    @property
+    def kind(self) -> Outcome:
+        """The outcome's kind (:class:`Outcome`), without its details."""
+        return Outcome.of(self.outcome)
 
 
 def check_run_id(run_id: str) -> str:

@@ -48,7 +48,7 @@ from launchlib.report.run_report import write_report
 from launchlib.report.scorecard import compression_note, describe, not_scored, score
 from launchlib.runfolder.clock import clock
 from launchlib.runfolder.files import RunFolder
-from launchlib.runfolder.folder import Manifest, create_run, write_manifest
+from launchlib.runfolder.folder import Manifest, Outcome, create_run, write_manifest
 from launchlib.runfolder.records import ErrorRecord, read_decisions
 from launchlib.runner.console import Console
 from launchlib.runner.dryrun import fault_problems, scenario_file
@@ -68,12 +68,12 @@ __all__ = ["exit_code", "rehearse"]
 
 def exit_code(m: Manifest) -> int:
     """0: ran and matched the scenario (launch day: no finding); 1: findings; 3: the run broke."""
-    if m.outcome.startswith(("error", "interrupted")) or m.outcome == "running":
+    if m.kind.broken:
         return EXIT_BROKEN
     expected = m.scorecard.as_expected if m.scorecard else None
     if expected is not None:
         return EXIT_OK if expected else EXIT_FINDINGS
-    return EXIT_OK if m.outcome == "launched" else EXIT_FINDINGS
+    return EXIT_OK if m.kind is Outcome.LAUNCHED else EXIT_FINDINGS
 
 
 @dataclass
@@ -320,7 +320,7 @@ def _conclude(run_dir: Path, reports: Path, plan: Plan, sc: Scenario, m: Manifes
     review = plan.phases[-1].id
     failed = [p.phase for p in m.phases if p.status == "failed" and p.phase != review]
     card = score(run_dir, plan, sc, m.compress, gate_go, failed_phases=failed)
-    if m.outcome.startswith(("error", "interrupted")):
+    if m.kind in (Outcome.ERROR, Outcome.INTERRUPTED):
         card = not_scored(card, m.outcome)
     m.scorecard = card
     write_manifest(run_dir, m)

@@ -24,7 +24,7 @@ from launchlib.plan.model import PhaseKind, Plan
 from launchlib.probing.target import Target
 from launchlib.runfolder.events import Event, record_event
 from launchlib.runfolder.files import RunFolder
-from launchlib.runfolder.folder import Manifest, PhaseEntry, write_manifest
+from launchlib.runfolder.folder import Manifest, Outcome, PhaseEntry, write_manifest
 from launchlib.runfolder.records import DecisionRecord, ErrorRecord, rollback_decision
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
 from launchlib.runner.console import Console
@@ -95,7 +95,7 @@ class Timeline:
         if kind is PhaseKind.GATE:
             self.m.gate = res.gate if res else None
             if res is None or res.status is PhaseStatus.FAILED:
-                self.stopped, self.m.outcome = True, "no-go"
+                self.stopped, self.m.outcome = True, Outcome.NO_GO.value
         if kind is PhaseKind.REVIEW or self.rolled_back:
             return True
         decision = self.sup.decision or rollback_decision(self.run_dir)  # the file if the phase was quicker
@@ -126,11 +126,10 @@ class Timeline:
         if sup.stop_reason:
             m.outcome = sup.stop_reason if sup.failure is None else f"error: {sup.failure}"
             m.error = ErrorRecord(phase=sup.phase, message=sup.stop_reason)
-        elif m.outcome == "running":
+        elif m.kind is Outcome.RUNNING:
             passed = all(x.status is PhaseStatus.PASSED for x in self.results.values())
-            m.outcome = (
-                "rolled back" if self.rolled_back else ("launched" if passed else "launched with findings")
-            )
+            kind = Outcome.LAUNCHED if passed else Outcome.LAUNCHED_WITH_FINDINGS
+            m.outcome = (Outcome.ROLLED_BACK if self.rolled_back else kind).value
 
     def stop_watch(self) -> None:
         """Teardown: the monitor and its webhook deliveries, if the deploy phase started them."""
