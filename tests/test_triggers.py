@@ -193,3 +193,10 @@ def test_histogram_quantile_error_is_bounded() -> None:
         assert abs(approx / exact - 1) <= 1 / 128 + 1e-9
     v = np.array([0.01, 1.0, 3.7, 250.0, 12345.0])
     assert np.all(np.abs(bin_value(hist_bin(v)) / v - 1) <= 1 / 128)
+
+
+def test_every_condition_metric_is_computed_by_one_registered_function() -> None:
+    from launchlib.evaluation.triggers import _METRICS
+    from launchlib.plan.thresholds import ConditionMetric
+
+    assert set(_METRICS) == set(ConditionMetric)

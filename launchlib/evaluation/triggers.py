@@ -13,7 +13,7 @@ runs it once over a whole table. Both go through the same code, so they agree ex
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +21,7 @@ import pandas as pd
 
 from launchlib.evaluation.metrics import Aggregates, RowArrays, hist_quantile, to_rows
 from launchlib.plan.model import Plan, Trigger, TriggerTier
+from launchlib.plan.thresholds import Condition
 from launchlib.plan.thresholds import ConditionMetric as CM
 from launchlib.runfolder.records import Decision, Evidence, Firing
 
@@ -130,66 +131,70 @@ class TriggerEngine:
         return self.apply(ks, self._values(ks))
 
     def _values(self, ks: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """For each trigger: (value, samples, condition true) at each evaluation k."""
-        agg, out = self.agg, {}
+        """For each trigger: (value, samples, condition true) at each evaluation k, computed by the
+        metric's entry in :data:`_METRICS` (one function per kind of condition)."""
         t = self.deploy_at + ks * self.interval_s
-        last_seen = self._last_seen(ks)
-        for r in self.rules:
-            c = r.trigger.condition
-            w = r.window
-            lo = np.maximum(t - w * self.interval_s, self.deploy_at)
-            if c.metric in (CM.EVENT, CM.MANUAL):
-                name = c.event if c.metric is CM.EVENT else r.trigger.id
-                times = np.array(sorted(e for e, n in self.events if n == name))
-                value = (np.searchsorted(times, t, "right") - np.searchsorted(times, lo, "right")).astype(
-                    float
-                )
-                out[r.trigger.id] = (value, value.astype(np.int64), value > 0)
-                continue
-            if c.metric is CM.SINCE_LAST_SAMPLE_S:
-                seen = self._last_answered(ks, r.cls_idx) if r.cls_idx else last_seen
-                value = (t - seen) * self.compress  # launch seconds, as the threshold is
-                n = np.zeros(len(ks), np.int64)
-                out[r.trigger.id] = (value, n, c.holds(value))
-                continue
-            total = agg.window_sum(agg.total[:, r.cls_idx], ks, w).sum(axis=1)
-            enough = total >= self.min_samples
-            if c.metric in (CM.SUCCESS_RATIO, CM.FAILURE_RATIO):
-                failed = agg.window_sum(agg.failed[:, r.cls_idx], ks, w).sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    value = failed / total
-                if c.metric is CM.SUCCESS_RATIO:
-                    value = 1.0 - value
-            elif c.metric in (CM.LATENCY_P95_MS, CM.LATENCY_P95_DEGRADATION):
-                slots = agg.slots(r.cls_idx)
-                hist = agg.window_sum(agg.hist, ks, w, slots)
-                total = hist.sum(axis=1)
-                enough = total >= self.min_samples
-                value = hist_quantile(hist, 0.95)
-                if c.metric is CM.LATENCY_P95_DEGRADATION:
-                    base = agg.base_hist[slots].sum(axis=0)
-                    n_base = int(base.sum())
-                    base_p95 = hist_quantile(base, 0.95)[0] if n_base >= self.min_samples else np.nan
-                    span = agg.base_last_ts - agg.base_first_ts if n_base else 0.0
-                    self._base = (float(base_p95), n_base, float(span) * self.compress)
-                    self._measured[r.trigger.id] = value
-                    change = value - base_p95
-                    value = value / base_p95 - 1.0
-                    enough &= not math.isnan(base_p95)
-                    with np.errstate(invalid="ignore"):
-                        enough &= change >= (c.min_change_ms or 0.0)
-            elif c.metric is CM.OK_COUNT:
-                value = agg.window_sum(agg.ok[:, r.cls_idx], ks, w).sum(axis=1).astype(float)
-                enough = np.ones(len(ks), bool)
-            else:  # STATUS_COUNT
-                assert c.status is not None
-                arr = agg.by_status[c.status][:, r.cls_idx]
-                value = agg.window_sum(arr, ks, w).sum(axis=1).astype(float)
-                enough = np.ones(len(ks), bool)
+        return {r.trigger.id: _METRICS[r.trigger.condition.metric](self, r, ks, t) for r in self.rules}
+
+    def _event_count(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+        """Events (or manual triggers) of the trigger's name inside its window."""
+        c = r.trigger.condition
+        lo = np.maximum(t - r.window * self.interval_s, self.deploy_at)
+        name = c.event if c.metric is CM.EVENT else r.trigger.id
+        times = np.array(sorted(e for e, n in self.events if n == name))
+        value = (np.searchsorted(times, t, "right") - np.searchsorted(times, lo, "right")).astype(float)
+        return value, value.astype(np.int64), value > 0
+
+    def _since_last_sample(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+        """Launch seconds since the last answer (of the trigger's classes, or any sample)."""
+        seen = self._last_answered(ks, r.cls_idx) if r.cls_idx else self._last_seen(ks)
+        value = (t - seen) * self.compress  # launch seconds, as the threshold is
+        return value, np.zeros(len(ks), np.int64), r.trigger.condition.holds(value)
+
+    def _ratio(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+        """The failure (or success) ratio over the window, judged on enough samples."""
+        agg, c = self.agg, r.trigger.condition
+        total = agg.window_sum(agg.total[:, r.cls_idx], ks, r.window).sum(axis=1)
+        failed = agg.window_sum(agg.failed[:, r.cls_idx], ks, r.window).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = failed / total
+        if c.metric is CM.SUCCESS_RATIO:
+            value = 1.0 - value
+        return _judged(c, value, total, total >= self.min_samples)
+
+    def _latency(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+        """The window's p95 (or its rise over the baseline's p95, with the minimum change)."""
+        agg, c = self.agg, r.trigger.condition
+        slots = agg.slots(r.cls_idx)
+        hist = agg.window_sum(agg.hist, ks, r.window, slots)
+        total = hist.sum(axis=1)
+        enough = total >= self.min_samples
+        value = hist_quantile(hist, 0.95)
+        if c.metric is CM.LATENCY_P95_DEGRADATION:
+            base = agg.base_hist[slots].sum(axis=0)
+            n_base = int(base.sum())
+            base_p95 = hist_quantile(base, 0.95)[0] if n_base >= self.min_samples else np.nan
+            span = agg.base_last_ts - agg.base_first_ts if n_base else 0.0
+            self._base = (float(base_p95), n_base, float(span) * self.compress)
+            self._measured[r.trigger.id] = value
+            change = value - base_p95
+            value = value / base_p95 - 1.0
+            enough &= not math.isnan(base_p95)
             with np.errstate(invalid="ignore"):
-                true = enough & c.holds(value)
-            out[r.trigger.id] = (value, total, np.asarray(true, bool))
-        return out
+                enough &= change >= (c.min_change_ms or 0.0)
+        return _judged(c, value, total, enough)
+
+    def _count(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+        """Answers that succeeded (OK_COUNT) or had one status, in the window: any count is news."""
+        agg, c = self.agg, r.trigger.condition
+        total = agg.window_sum(agg.total[:, r.cls_idx], ks, r.window).sum(axis=1)
+        if c.metric is CM.OK_COUNT:
+            arr = agg.ok[:, r.cls_idx]
+        else:
+            assert c.status is not None
+            arr = agg.by_status[c.status][:, r.cls_idx]
+        value = agg.window_sum(arr, ks, r.window).sum(axis=1).astype(float)
+        return _judged(c, value, total, np.ones(len(ks), bool))
 
     def _last_seen(self, ks: np.ndarray) -> np.ndarray:
         last = np.maximum.accumulate(np.r_[self.agg.base_last_ts, self.agg.last_ts[1:]])
@@ -301,3 +306,26 @@ def evaluate(
         until = float(seen.max()) if np.isfinite(seen).any() else deploy_at
     engine.advance(until)
     return engine.decision(), engine
+
+
+_Values = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _judged(c: Condition, value: np.ndarray, total: np.ndarray, enough: np.ndarray) -> _Values:
+    with np.errstate(invalid="ignore"):
+        true = enough & c.holds(value)
+    return value, total, np.asarray(true, bool)
+
+
+#: how each kind of condition is computed over the windows: one entry per metric, no if-chain
+_METRICS: dict[CM, Callable[[TriggerEngine, _Rule, np.ndarray, np.ndarray], _Values]] = {
+    CM.EVENT: TriggerEngine._event_count,
+    CM.MANUAL: TriggerEngine._event_count,
+    CM.SINCE_LAST_SAMPLE_S: TriggerEngine._since_last_sample,
+    CM.SUCCESS_RATIO: TriggerEngine._ratio,
+    CM.FAILURE_RATIO: TriggerEngine._ratio,
+    CM.LATENCY_P95_MS: TriggerEngine._latency,
+    CM.LATENCY_P95_DEGRADATION: TriggerEngine._latency,
+    CM.OK_COUNT: TriggerEngine._count,
+    CM.STATUS_COUNT: TriggerEngine._count,
+}
