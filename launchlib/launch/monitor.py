@@ -208,7 +208,7 @@ class Monitor:
         with self._lock:
             self.last_rows_at = time.monotonic()
             self.samples += len(rows)
-            newest = max(r[0] for r in rows)
+            newest = max(r.ts for r in rows)
             self._last_ts = newest if self._last_ts is None else max(self._last_ts, newest)
             self._recent.extend(rows)
             self._part += rows
@@ -277,13 +277,17 @@ class Monitor:
         """The last ``span_s`` real seconds: requests so far, API p95, failure ratio, triggers."""
         with self._lock:
             now = time.time()
-            recent = [r for r in self._recent if r[0] >= now - span_s - 0.5]
+            recent = [r for r in self._recent if r.ts >= now - span_s - 0.5]
             engine = self.engine
             pending = [] if engine is None else engine.pending()
             fired = [] if engine is None else list(engine.fired)
         classes = self.plan.monitoring.endpoint_classes
-        api = [r[2] for r in recent if classes.get(r[1]) == "api" and r[3] > 0 and not math.isnan(r[2])]
-        failed = sum(1 for r in recent if r[3] == 0 or r[3] >= 500)
+        api = [
+            r.latency_ms
+            for r in recent
+            if classes.get(r.endpoint) == "api" and r.status > 0 and not math.isnan(r.latency_ms)
+        ]
+        failed = sum(1 for r in recent if r.status == 0 or r.status >= 500)
         launch = None if self.deploy_at is None else (now - self.deploy_at) * self.compress
         return LiveStatus(
             launch_s=launch,

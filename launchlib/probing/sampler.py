@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pandas as pd
@@ -46,7 +46,15 @@ __all__ = [
     "write_samples",
 ]
 
-COLUMNS = ["ts", "endpoint", "latency_ms", "status", "release", "server_ms", "client_stall_ms"]
+COLUMNS = [
+    "ts",
+    "endpoint",
+    "latency_ms",
+    "status",
+    "release",
+    "server_ms",
+    "client_stall_ms",
+]
 CPU_SUSPECT = 0.70
 WAKE_EARLY_S = 0.0015
 #: the longest another thread of this interpreter may hold the GIL while the sampler waits for it.
@@ -78,7 +86,19 @@ DEFAULT_ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("/admin/config"),  # without credentials: a 2xx here is a security breach
 )
 
-Row = tuple[float, str, float, int, str, float, float]
+
+class Row(NamedTuple):
+    """One scheduled request, as the samples table holds it (the :data:`COLUMNS`, in order)."""
+
+    ts: float  # when it was due (epoch s): open-loop, so a slow answer never delays the next
+    endpoint: str
+    latency_ms: float  # NaN when nothing answered
+    status: int  # 0: no answer (refused, reset, timed out)
+    release: str  # the release that answered ("" when none did)
+    server_ms: float  # the service's own time, when it says (x-server-time-ms)
+    client_stall_ms: float  # how late this client's loop (or the embedded simulator's) ran meanwhile
+
+
 #: a response still to be finished into a Row: (row without its stall, send time, receive time,
 #: how long the embedded simulator's loop was held up meanwhile)
 _Raw = tuple[tuple[float, str, float, int, str, float], float, float, float]
@@ -219,7 +239,7 @@ class Sampler:
                 continue
             lo, hi = bisect.bisect_right(times, sent), bisect.bisect_right(times, got + step)
             stall = max(sim_lag, max((lag for _, lag in sends[lo:hi]), default=0.0))
-            done.append((*row, round(stall, 2)))
+            done.append(Row(*row, round(stall, 2)))
         raw[:] = keep
         return done
 
@@ -296,7 +316,7 @@ class Sampler:
         result.scheduled = i
         result.wall_s = time.perf_counter() - start
         result.cpu_share = (time.process_time() - cpu0) / result.wall_s if result.wall_s > 0 else 0.0
-        result.rows.sort(key=lambda r: r[0])
+        result.rows.sort(key=lambda r: r.ts)
         return result
 
 
