@@ -226,7 +226,7 @@ def _run_phase(ctx: PhaseContext, decision: DecisionRecord | None, started: floa
         if not g.go:
             status, reason = PhaseStatus.FAILED, "NO-GO: " + "; ".join(g.reasons())
     elif kind is PhaseKind.REVIEW:
-        extra = review(ctx)
+        extra = review(ctx).to_extra()
     result_items = _items(ctx, checks)
     if status is PhaseStatus.PASSED and any(i.required and not i.satisfied for i in result_items):
         open_ = [i.id for i in result_items if i.required and not i.satisfied]
