@@ -68,6 +68,9 @@ PUBLIC = {
     "exit_code",
     "notebook_parameters",
     "run_single",
+    "LaunchClock",
+    "RunFolder",
+    "Outcome",
 }
 
 
