@@ -153,3 +153,23 @@ def test_a_rehearsal_posts_to_the_war_room_and_a_hanging_hook_never_delays_the_r
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_a_delivery_that_breaks_is_said_once_and_recorded(receivers: dict[str, Receiver]) -> None:
+    """A delivery whose own recording fails (a full disk) ends in a failed record and a problem the
+    supervisor says once; the sender still returned at once."""
+    seen: list[dict] = []
+
+    def record(rec: dict) -> None:
+        seen.append(rec)
+        if rec["status"] == "delivered":
+            raise OSError(28, "No space left on device")
+
+    d = Deliveries(
+        [_channel("war room", DeliveryKind.SLACK, "HOOK")], record, env={"HOOK": receivers["record"].url}
+    )
+    d.send(MSG)
+    assert d.wait(10) == 0
+    assert d.problems() == ["war room: OSError: [Errno 28] No space left on device"]
+    assert [r["status"] for r in seen] == ["delivered", "failed"] and "No space" in seen[1]["error"]
+    assert d.problems() == []  # said once

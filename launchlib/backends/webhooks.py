@@ -10,6 +10,7 @@ the ``record`` callback; errors name the channel and the variable, never the URL
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -63,6 +64,8 @@ class Deliveries:
         self.record = record
         self.env = os.environ if env is None else env
         self._threads: list[threading.Thread] = []
+        self._due: list[tuple[threading.Thread, str, float]] = []  # (thread, channel, deadline)
+        self.crashed: list[str] = []  # deliveries that ended in an error of their own, said once each
 
     def send(self, msg: Message, wait: bool = False) -> list[dict[str, Any]]:
         """Queue ``msg`` to every channel that takes its event and return at once; with ``wait``
@@ -74,10 +77,11 @@ class Deliveries:
             if ch.delivery.events and msg.event not in ch.delivery.events:
                 continue
             t = threading.Thread(
-                target=self._deliver, args=(ch, msg, records), name=f"webhook-{ch.name}", daemon=True
+                target=self._guarded, args=(ch, msg, records), name=f"webhook-{ch.name}", daemon=True
             )
             t.start()
             started.append(t)
+            self._due.append((t, ch.name, time.monotonic() + ch.delivery.deadline_s))
         self._threads += started
         if wait:
             for t in started:
@@ -95,6 +99,29 @@ class Deliveries:
     def drain(self) -> int:
         """Wait for every delivery still on its way: at most the longest channel deadline."""
         return self.wait(max((c.delivery.deadline_s for c in self.channels if c.delivery), default=0.0))
+
+    def problems(self, grace_s: float = 5.0) -> list[str]:
+        """Deliveries that crashed, or still run ``grace_s`` past their channel's deadline (hung):
+        for the runner's supervisor, which says each once."""
+        now = time.monotonic()
+        hung = [
+            f"{name}: still running {now - due:.0f} s past its deadline"
+            for t, name, due in self._due
+            if t.is_alive() and now > due + grace_s
+        ]
+        self._due = [(t, n, d) for t, n, d in self._due if t.is_alive() and now <= d + grace_s]
+        crashed, self.crashed = self.crashed, []
+        return crashed + hung
+
+    def _guarded(self, ch: Channel, msg: Message, records: list[dict[str, Any]]) -> None:
+        """One delivery; an error of its own (a defect, a full disk) is recorded and said, never lost."""
+        try:
+            self._deliver(ch, msg, records)
+        except Exception as exc:
+            self.crashed.append(f"{ch.name}: {type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):
+                rec = {"at": time.time(), "channel": ch.name, "event": msg.event, "status": "failed"}
+                self._done(records, {**rec, "error": f"{type(exc).__name__}: {exc}"})
 
     def _deliver(self, ch: Channel, msg: Message, records: list[dict[str, Any]]) -> None:
         d = ch.delivery

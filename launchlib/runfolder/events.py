@@ -58,6 +58,7 @@ class Event(StrEnum):
     KERNEL_KILLED = "kernel_killed"  # a kernel that did not answer its interrupt was killed
     PHASE_TIMEOUT = "phase_timeout"  # a phase ran past its timeout and was stopped
     PHASE_RETRIED = "phase_retried"  # a phase whose kernel died ran once more on a fresh one
+    DELIVERY_PROBLEM = "delivery_problem"  # a webhook delivery crashed or hung past its deadline
 
 
 DECISIONS = "decisions.jsonl"

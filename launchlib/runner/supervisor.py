@@ -82,6 +82,7 @@ class Supervisor:
         self.kernels, self.console, self.server_alive = kernels, console, server_alive
         self.monitor: Monitor | None = None
         self.injector_error: Callable[[], str | None] | None = None  # a stack's container faults
+        self.webhook_problems: Callable[[], list[str]] | None = None  # the war room's deliveries
         self.phase: str | None = None  # the phase whose notebook runs now
         self.watch_decisions = True  # off once the rollback has started
         self.failure: str | None = None  # the run broke: monitor or simulator stopped
@@ -194,6 +195,7 @@ class Supervisor:
     def _tick(self) -> None:
         self._watch_kernels()
         self._watch_parts()
+        self._watch_webhooks()
         self._watch_decision()
         if self.monitor is not None and self.failure is None:
             self.console.status(self.monitor.live())
@@ -243,6 +245,13 @@ class Supervisor:
         if self.failure is None and self.server_alive is not None and not self.server_alive():
             self.failure = f"the embedded simulator stopped at {self.launch_clock()}"
             self._stop_phase(self.failure)
+
+    def _watch_webhooks(self) -> None:
+        """A delivery that crashed or hangs past its deadline: said on the console and recorded
+        (the rollback never waits on one; the war room must know a message may not have come)."""
+        for said in self.webhook_problems() if self.webhook_problems is not None else []:
+            record_event(self.run_dir, Event.DELIVERY_PROBLEM, reason=said)
+            self.console.line(f"warning: webhook delivery {said}")
 
     def _watch_decision(self) -> None:
         if self.watch_decisions and self.decision is None:

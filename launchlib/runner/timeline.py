@@ -109,6 +109,7 @@ class Timeline:
             self.monitor.on_firing = self.announcer = FiringAnnouncer(self.plan, self.run_dir, p.compress)
             self.monitor.start()
             self.sup.watch(self.monitor)
+            self.sup.webhook_problems = self.announcer.deliveries.problems
         if kind is PhaseKind.REVIEW and self.monitor is not None:  # the launch watch is over
             self.sup.watch(None)
             self.monitor.stop()
