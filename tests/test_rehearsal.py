@@ -28,8 +28,8 @@ def test_one_notebook_per_phase_plus_rollback(plan) -> None:
 
 
 #: what each notebook concludes on its own against the embedded simulator, with no sign-off file:
-#: (status, how its reason starts). The gate and the success declaration wait for people; the
-#: rollback notebook without a decision has nothing to roll back.
+#: (status, how its reason starts). The gate waits for people's sign-offs; the rollback notebook
+#: without a decision has nothing to roll back.
 ALONE = {
     "T-24h": ("passed", ""),
     "T-12h": ("passed", ""),
@@ -39,7 +39,7 @@ ALONE = {
     "T+5m": ("passed", ""),
     "T+15m": ("passed", ""),
     "T+30m": ("passed", ""),
-    "T+1h": ("failed", "open items: launch_success_declaration"),
+    "T+1h": ("passed", ""),  # the success criteria met by a healthy simulator (seen failing only under load)
     "T+24h": ("passed", ""),
     "rollback": ("skipped", "no rollback decision"),
 }
