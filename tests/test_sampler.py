@@ -134,9 +134,3 @@ def test_a_simulator_standing_in_for_a_real_stack_does_not_report_its_loop() -> 
     with SimServer(config=SimConfig(restart_s=0.0)) as srv:
         r = httpx.get(f"{srv.url}/health")
     assert "x-server-time-ms" in r.headers and "x-sim-loop-lag-ms" not in r.headers
-
-
-def test_a_row_names_the_columns_of_the_samples_table() -> None:
-    from launchlib.probing.sampler import COLUMNS, Row
-
-    assert list(Row._fields) == COLUMNS

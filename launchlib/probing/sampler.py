@@ -46,15 +46,6 @@ __all__ = [
     "write_samples",
 ]
 
-COLUMNS = [
-    "ts",
-    "endpoint",
-    "latency_ms",
-    "status",
-    "release",
-    "server_ms",
-    "client_stall_ms",
-]
 CPU_SUSPECT = 0.70
 WAKE_EARLY_S = 0.0015
 #: the longest another thread of this interpreter may hold the GIL while the sampler waits for it.
@@ -97,6 +88,9 @@ class Row(NamedTuple):
     release: str  # the release that answered ("" when none did)
     server_ms: float  # the service's own time, when it says (x-server-time-ms)
     client_stall_ms: float  # how late this client's loop (or the embedded simulator's) ran meanwhile
+
+
+COLUMNS = list(Row._fields)  # the samples table, one column per field of a row
 
 
 #: a response still to be finished into a Row: (row without its stall, send time, receive time,
