@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from launchlib.runfolder.clock import LaunchClock
-from launchlib.runfolder.events import DECISIONS, EVENTS, SAMPLES_DIR, event_time
+from launchlib.runfolder.events import DECISIONS, EVENTS, SAMPLES_DIR
 from launchlib.runfolder.folder import MANIFEST
 
 __all__ = ["RUN_FILES", "RunFolder"]
@@ -100,11 +99,3 @@ class RunFolder:
         """The plan this run uses: its own copy, else ``project_plan`` (a run begun by a monitor or
         a phase alone, before any copy was made)."""
         return self.plan_file if self.plan_file.exists() else Path(project_plan)
-
-    def first(self, event: str) -> float | None:
-        """When the first ``event`` of the run was recorded (``None`` if it has not been)."""
-        return event_time(self.path, event)
-
-    def clock(self, compress: float = 1.0) -> LaunchClock:
-        """The run's launch clock as its events say now."""
-        return LaunchClock.of_run(self.path, compress)

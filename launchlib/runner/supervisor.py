@@ -92,6 +92,7 @@ class Supervisor:
         self._interrupted_phase: str | None = None
         self._interrupted_at: float | None = None  # monotonic: when the running phase was interrupted
         self._deadline: float | None = None  # monotonic: the running phase's timeout
+        self._timeout_s = 0.0  # that timeout, real seconds
         self.timed_out: str | None = None  # the phase stopped for running past its timeout
         self.kernel_death: str | None = None  # how the running phase's kernel ended
         self._announced = False
@@ -157,10 +158,10 @@ class Supervisor:
 
     def begin(self, phase: str, *, rollback: bool = False) -> None:
         """A notebook starts; from the rollback (or the review) on, decisions interrupt nothing."""
-        timeout = phase_timeout_s(self.plan, phase, self.compress)
+        self._timeout_s = phase_timeout_s(self.plan, phase, self.compress)
         with self._lock:
             self.phase, self.kernel_death = phase, None
-            self._deadline, self._interrupted_at = time.monotonic() + timeout, None
+            self._deadline, self._interrupted_at = time.monotonic() + self._timeout_s, None
             if rollback:
                 self.watch_decisions = False
 
@@ -216,9 +217,8 @@ class Supervisor:
             record_event(self.run_dir, Event.KERNEL_DIED, phase=phase, reason=f"kernel died ({how})")
             return
         if now > deadline and self.failure is None:
-            timeout = phase_timeout_s(self.plan, phase or "", self.compress)
             self.timed_out = phase
-            self.failure = f"phase {phase} ran past its timeout of {timeout:.0f} s"
+            self.failure = f"phase {phase} ran past its timeout of {self._timeout_s:.0f} s"
             record_event(self.run_dir, Event.PHASE_TIMEOUT, phase=phase, reason=self.failure)
             self._stop_phase(self.failure)
         elif (
