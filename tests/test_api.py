@@ -70,6 +70,8 @@ PUBLIC = {
     "run_single",
     "LaunchClock",
     "RunFolder",
+    "TimelineEvent",
+    "ItemState",
     "Outcome",
 }
 

@@ -157,12 +157,12 @@ def test_a_fault_acts_at_its_launch_time_and_is_cleared_at_its_end(
         faults.stop()
         dep.close()
     assert faults.error is None
-    acts = [e for e in read_events(tmp_path) if e["event"] in (Event.FAULT_INJECTED, Event.FAULT_CLEARED)]
-    assert [(e["event"], e["containers"]) for e in acts] == [
+    acts = [e for e in read_events(tmp_path) if e.event in (Event.FAULT_INJECTED, Event.FAULT_CLEARED)]
+    assert [(e.event, e.info("containers")) for e in acts] == [
         (Event.FAULT_INJECTED, [f"{sim_stack.project}-api-1"]),
         (Event.FAULT_CLEARED, [f"{sim_stack.project}-api-1"]),
     ]
-    assert 40 <= acts[0]["launch_s"] < 120 <= acts[1]["launch_s"], acts  # each at its launch time
+    assert 40 <= acts[0].info("launch_s") < 120 <= acts[1].info("launch_s"), acts  # each at its launch time
 
 
 def test_a_release_fault_follows_the_candidate(sim_stack: SimStack, tmp_path: Path) -> None:
@@ -173,12 +173,12 @@ def test_a_release_fault_follows_the_candidate(sim_stack: SimStack, tmp_path: Pa
     record_event(tmp_path, Event.DEPLOYED, release=PREVIOUS)
     try:
         faults.start()
-        _until(lambda: any(e["event"] == Event.FAULT_INJECTED for e in read_events(tmp_path)))
+        _until(lambda: any(e.event == Event.FAULT_INJECTED for e in read_events(tmp_path)))
     finally:
         faults.stop()
         dep.close()
-    injected = next(e for e in read_events(tmp_path) if e["event"] == Event.FAULT_INJECTED)
-    assert injected["containers"] == [] and f"on {CANDIDATE}" in injected["detail"]
+    injected = next(e for e in read_events(tmp_path) if e.event == Event.FAULT_INJECTED)
+    assert injected.info("containers") == [] and f"on {CANDIDATE}" in injected.info("detail")
     assert _answers(sim_stack.url)
 
 
@@ -216,8 +216,8 @@ def test_rehearsal_of_a_stack_with_a_container_fault(
     events = read_events(run_dir)
     card = m.scorecard
     assert card.as_expected and exit_code(m) == 0, (card.mismatches, lines)
-    injected = next(e for e in events if e["event"] == Event.FAULT_INJECTED)
-    assert injected["containers"] == [f"{sim_stack.project}-api-1"] and injected["launch_s"] >= 180
+    injected = next(e for e in events if e.event == Event.FAULT_INJECTED)
+    assert injected.info("containers") == [f"{sim_stack.project}-api-1"] and injected.info("launch_s") >= 180
     assert m.rollback is not None and m.rollback.checks_green and all(c.passed for c in m.rollback.checks)
     assert m.rollback.procedures[0] == "emergency" and card.tier == "immediate"
     assert card.time_to_detect_s is not None and card.time_to_detect_s < 60

@@ -95,8 +95,8 @@ def test_a_killed_kernel_mid_watch_ends_the_run_loudly(tmp_path: Path) -> None:
     last = m.phases[-1]
     assert last.status == "failed" and last.reason.startswith("kernel died (signal 9)"), last
     events = read_events(run_dir)
-    assert any(e["event"] == Event.KERNEL_DIED for e in events)
-    assert [e["event"] for e in events].count(Event.DEPLOYED) == 1
+    assert any(e.event == Event.KERNEL_DIED for e in events)
+    assert [e.event for e in events].count(Event.DEPLOYED) == 1
     assert len(list((run_dir / "samples").glob("part-*.parquet"))) >= 2  # the watch's samples kept
     assert (run_dir / f"{last.phase}.ipynb").exists() and (run_dir / "report.html").exists()
     assert "FAILED kernel died (signal 9)" in out and "Traceback" not in out
@@ -176,10 +176,10 @@ def test_a_retried_phase_and_a_dead_reserved_kernel_still_roll_back_in_time(
     killer.join(timeout=5)
     assert m.scorecard is not None and m.scorecard.as_expected, (m.scorecard, lines)
     events = read_events(run_dir)
-    retried = [e for e in events if e["event"] == Event.PHASE_RETRIED]
-    assert [e["phase"] for e in retried] == ["T-12h"] and "signal 9" in retried[0]["reason"]
+    retried = [e for e in events if e.event == Event.PHASE_RETRIED]
+    assert [e.phase for e in retried] == ["T-12h"] and "signal 9" in retried[0].reason
     assert (run_dir / "T-12h.attempt-1.ipynb").exists() and (run_dir / "T-12h.ipynb").exists()
-    replaced = [e["reason"] for e in events if e["event"] == Event.KERNEL_REPLACED]
+    replaced = [e.reason for e in events if e.event == Event.KERNEL_REPLACED]
     assert any("reserved rollback kernel ended (signal 9)" in r for r in replaced), replaced
     assert m.rollback is not None and m.rollback.checks_green
     assert any("running T-12h once more on a fresh kernel" in line for line in lines), lines
@@ -210,7 +210,7 @@ def test_sigint_while_the_phase_kernel_is_stopped_ends_the_run(tmp_path: Path) -
     assert rc == 3 and took < 20, (rc, took, out)
     m = read_manifest(run_dir)
     assert m.outcome.startswith("interrupted by SIGINT at T+"), m.outcome
-    events = [e["event"] for e in read_events(run_dir)]
+    events = [e.event for e in read_events(run_dir)]
     assert Event.INTERRUPT in events and Event.KERNEL_KILLED in events, events
 
 
@@ -235,7 +235,7 @@ def test_a_cell_that_never_returns_fails_its_phase_at_the_timeout(tmp_path: Path
     assert m.outcome == "error: phase T-6h ran past its timeout of 4 s", m.outcome
     assert exit_code(m) == 3 and m.scorecard.not_scored
     assert [(p.phase, p.status) for p in m.phases][-1] == ("T-6h", "failed")
-    events = [e["event"] for e in read_events(run_dir)]
+    events = [e.event for e in read_events(run_dir)]
     assert Event.PHASE_TIMEOUT in events and Event.KERNEL_KILLED in events, events
     assert read_manifest(run_dir).outcome == m.outcome and (run_dir / "T-6h.ipynb").exists()
     assert not _kernels(os.getpid())  # the hung kernel is gone, and so is every other

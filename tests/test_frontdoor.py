@@ -307,7 +307,7 @@ def test_no_false_rollback_with_a_cpu_hog(tmp_path: Path, scenario: str) -> None
         hog.wait()
     took = time.monotonic() - started
     assert cpu > 0.7 * took, (cpu, took)  # the hog held a core
-    pending = [e for e in read_events(tmp_path / scenario) if e["event"] == Event.POST_CHECKS_PENDING]
+    pending = [e for e in read_events(tmp_path / scenario) if e.event == Event.POST_CHECKS_PENDING]
     # a hog slows the embedded service too: after the rollback it is judged against its own
     # baseline (taken under the same hog), so the verification stays in time and never false green
     assert m.scorecard.as_expected, (m.scorecard.mismatches, pending)

@@ -101,3 +101,103 @@ def test_an_outcome_reads_as_its_kind_and_says_whether_the_run_broke() -> None:
     assert Outcome.of("launched with findings") is Outcome.LAUNCHED_WITH_FINDINGS
     assert Outcome.of("something else") is Outcome.ERROR  # never read as a success
     assert [o.value for o in Outcome if o.broken] == ["running", "error", "interrupted"]
+
+
+def test_timeline_events_are_typed_and_versioned(tmp_path: Path) -> None:
+    """Events read back as records; a line of the previous version (no ``v``) still reads, a newer
+    version or an unknown kind is named with its file and line."""
+    from launchlib.runfolder.events import EVENT_VERSION, Event, first_event, read_events, record_event
+
+    (tmp_path / "events.jsonl").write_text(
+        json.dumps({"event": "deployed", "at": 10.0, "release": "v2"}) + "\n"
+    )
+    record_event(tmp_path, Event.PHASE_FINISHED, at=12.0, phase="T-0", status="passed")
+    old, new = read_events(tmp_path)
+    assert (old.v, old.event, old.at, old.info("release")) == (1, Event.DEPLOYED, 10.0, "v2")
+    assert (new.v, new.phase, new.info("status"), new.info("absent", "-")) == (
+        EVENT_VERSION,
+        "T-0",
+        "passed",
+        "-",
+    )
+    assert first_event([old, new], Event.PHASE_FINISHED, "T-1h") is None
+    assert first_event([old, new], Event.PHASE_FINISHED, "T-0") == new
+    with (tmp_path / "events.jsonl").open("a") as fh:
+        fh.write(json.dumps({"event": "deployed", "at": 13.0, "v": EVENT_VERSION + 1}) + "\n")
+        fh.write("{}\n")
+    with pytest.raises(RunError, match=rf"events.jsonl:3: v {EVENT_VERSION + 1} is newer"):
+        read_events(tmp_path)
+    lines = (tmp_path / "events.jsonl").read_text().splitlines()
+    (tmp_path / "events.jsonl").write_text(
+        "\n".join([*lines[:2], json.dumps({"event": "launched", "at": 1})]) + "\n"
+    )
+    with pytest.raises(RunError, match=r"events.jsonl:3: event: Input should be "):
+        read_events(tmp_path)
+
+
+def test_a_phase_result_of_the_previous_version_still_reads(tmp_path: Path) -> None:
+    """Version 1 glued items as ItemResult (id, signed_by, signed_at, detail); they read as ItemState."""
+    import nbformat
+
+    from launchlib.runfolder.result import RESULT_SCRAP, RESULT_VERSION, read_results
+
+    item = {
+        "id": "smoke",
+        "text": "Smoke test",
+        "owner": "devops_lead",
+        "check": "smoke",
+        "required": True,
+        "state": "passed",
+        "satisfied": True,
+        "detail": "200 in 12 ms",
+        "signed_by": None,
+        "signed_at": None,
+    }
+    signed = {
+        **item,
+        "id": "ack",
+        "check": None,
+        "detail": "",
+        "state": "done",
+        "signed_by": "Maya",
+        "signed_at": "2026-12-01T10:00:00",
+    }
+    v1 = {
+        "version": 1,
+        "phase": "T-1h",
+        "status": "passed",
+        "items": [item, signed],
+        "started": 1.0,
+        "finished": 2.0,
+    }
+    out = nbformat.v4.new_output(
+        "display_data",
+        data={
+            "application/scrapbook.scrap.json+json": {
+                "name": RESULT_SCRAP,
+                "data": v1,
+                "encoder": "json",
+                "version": 1,
+            }
+        },
+        metadata={"scrapbook": {"name": RESULT_SCRAP, "data": True, "display": False}},
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=[out])])
+    nbformat.write(nb, tmp_path / "T-1h.ipynb")
+    res = read_results(tmp_path)["T-1h"]
+    assert res.version == RESULT_VERSION
+    check, person = res.items
+    assert (check.phase, check.item, check.check_detail, check.state, check.satisfied) == (
+        "T-1h",
+        "smoke",
+        "200 in 12 ms",
+        "passed",
+        True,
+    )
+    assert (person.by, person.at, person.signed, person.state, person.satisfied) == (
+        "Maya",
+        "2026-12-01T10:00:00",
+        "done",
+        "done",
+        True,
+    )

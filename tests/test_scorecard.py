@@ -10,6 +10,7 @@ import pytest
 from launchlib.plan.model import Plan
 from launchlib.report.scorecard import compression_note, describe, not_scored, score, verdict
 from launchlib.runfolder.clock import LaunchClock, clock
+from launchlib.runfolder.events import Event, TimelineEvent
 from launchlib.runfolder.records import DecisionRecord, Evidence, Firing, FiringRecord
 from launchlib.simulator.scenarios import Scenario
 
@@ -190,5 +191,7 @@ def test_one_t0_rule_where_the_clock_and_the_deploy_events_differ(plan: Plan, tm
     ctx = PhaseContext.__new__(PhaseContext)  # only the launch clock of a phase's context
     ctx.run_dir, ctx.compress = run, COMPRESS
     assert ctx.launch_wall(300.0) == T0 + 10.0
-    assert LaunchClock.from_events([{"event": "clock", "at": 5.0}], 2.0).launch_s(6.0) == 2.0  # no deploy yet
+    assert (
+        LaunchClock.from_events([TimelineEvent(event=Event.CLOCK, at=5.0)], 2.0).launch_s(6.0) == 2.0
+    )  # no deploy yet
     assert str(LaunchClock(None)) == "before T-0"

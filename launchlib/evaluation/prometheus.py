@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 
 from launchlib.errors import TargetError
-from launchlib.evaluation.triggers import Decision, TriggerEngine
+from launchlib.evaluation.triggers import Decision, TriggerEngine, TriggerRule
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric as CM
 
@@ -101,55 +101,58 @@ class PrometheusSource:
             return engine.decision(), engine
         ks = np.arange(1, n + 1)
         t = deploy_at + ks * engine.interval_s
-        values: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         event_values = engine._values(ks)  # events and manual triggers need no Prometheus
-        for rule in engine.rules:
-            c = rule.trigger.condition
-            rng = f"[{max(1, round(rule.window * engine.interval_s))}s]"
-            sel = self._selector(plan, c.classes)
-
-            def count(extra: str = "", sel_classes: tuple[str, ...] = c.classes, rng: str = rng) -> str:
-                return f"sum(increase({self.requests_metric}{self._selector(plan, sel_classes, extra)}{rng}))"
-
-            total = np.nan_to_num(self.query_range(count(), t))
-            enough = total >= engine.min_samples
-            if c.metric in (CM.EVENT, CM.MANUAL):
-                values[rule.trigger.id] = event_values[rule.trigger.id]
-                continue
-            if c.metric is CM.SINCE_LAST_SAMPLE_S:
-                every = np.nan_to_num(
-                    self.query_range(f"sum(increase({self.requests_metric}[{rng[1:-1]}]))", t)
-                )
-                seen = np.where(every > 0, t, -np.inf)
-                last = np.maximum.accumulate(np.r_[deploy_at, seen])[1:]
-                value = t - last
-                values[rule.trigger.id] = (value, total.astype(np.int64), c.holds(value))
-                continue
-            if c.metric in (CM.SUCCESS_RATIO, CM.FAILURE_RATIO):
-                failed = np.nan_to_num(self.query_range(count(',status=~"5.."'), t))
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    value = failed / total
-                if c.metric is CM.SUCCESS_RATIO:
-                    value = 1.0 - value
-            elif c.metric in (CM.LATENCY_P95_MS, CM.LATENCY_P95_DEGRADATION):
-                bucket = f"{self.duration_metric}_bucket{sel}"
-                value = 1000.0 * self.query_range(
-                    f"histogram_quantile(0.95, sum by (le) (increase({bucket}{rng})))", t
-                )
-                if c.metric is CM.LATENCY_P95_DEGRADATION:
-                    span = max(1, round(baseline_s))
-                    base = self.query(
-                        f"histogram_quantile(0.95, sum by (le) (increase({bucket}[{span}s])))", deploy_at
-                    )
-                    value = value / (1000.0 * base) - 1.0 if base else np.full(len(t), np.nan)
-            elif c.metric is CM.OK_COUNT:
-                value = np.nan_to_num(self.query_range(count(',status=~"2.."'), t))
-                enough = np.ones(len(t), bool)
-            else:
-                value = np.nan_to_num(self.query_range(count(f',status="{c.status}"'), t))
-                enough = np.ones(len(t), bool)
-            with np.errstate(invalid="ignore"):
-                true = enough & c.holds(value)
-            values[rule.trigger.id] = (value, total.astype(np.int64), np.asarray(true, bool))
+        values = {
+            r.trigger.id: event_values[r.trigger.id]
+            if r.trigger.condition.metric in (CM.EVENT, CM.MANUAL)
+            else self._rule_values(plan, engine, r, t, deploy_at, baseline_s)
+            for r in engine.rules
+        }
         engine.apply(ks, values)
         return engine.decision(), engine
+
+    def _rule_values(
+        self,
+        plan: Plan,
+        engine: TriggerEngine,
+        rule: TriggerRule,
+        t: np.ndarray,
+        deploy_at: float,
+        baseline_s: float,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One trigger's value, sample count and whether its condition held, at each time ``t``."""
+        c = rule.trigger.condition
+        rng = f"[{max(1, round(rule.window * engine.interval_s))}s]"
+
+        def count(extra: str = "") -> str:
+            return f"sum(increase({self.requests_metric}{self._selector(plan, c.classes, extra)}{rng}))"
+
+        total = np.nan_to_num(self.query_range(count(), t))
+        enough = total >= engine.min_samples
+        if c.metric is CM.SINCE_LAST_SAMPLE_S:
+            every = np.nan_to_num(self.query_range(f"sum(increase({self.requests_metric}{rng}))", t))
+            last = np.maximum.accumulate(np.r_[deploy_at, np.where(every > 0, t, -np.inf)])[1:]
+            return t - last, total.astype(np.int64), c.holds(t - last)
+        if c.metric in (CM.SUCCESS_RATIO, CM.FAILURE_RATIO):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = np.nan_to_num(self.query_range(count(',status=~"5.."'), t)) / total
+            if c.metric is CM.SUCCESS_RATIO:
+                value = 1.0 - value
+        elif c.metric in (CM.LATENCY_P95_MS, CM.LATENCY_P95_DEGRADATION):
+            bucket = f"{self.duration_metric}_bucket{self._selector(plan, c.classes)}"
+            value = 1000.0 * self.query_range(
+                f"histogram_quantile(0.95, sum by (le) (increase({bucket}{rng})))", t
+            )
+            if c.metric is CM.LATENCY_P95_DEGRADATION:
+                span = max(1, round(baseline_s))
+                base = self.query(
+                    f"histogram_quantile(0.95, sum by (le) (increase({bucket}[{span}s])))", deploy_at
+                )
+                value = value / (1000.0 * base) - 1.0 if base else np.full(len(t), np.nan)
+        else:  # counts of responses: a count needs no minimum of samples
+            status = ',status=~"2.."' if c.metric is CM.OK_COUNT else f',status="{c.status}"'
+            value = np.nan_to_num(self.query_range(count(status), t))
+            enough = np.ones(len(t), bool)
+        with np.errstate(invalid="ignore"):
+            true = enough & c.holds(value)
+        return value, total.astype(np.int64), np.asarray(true, bool)

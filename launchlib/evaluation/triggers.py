@@ -25,7 +25,7 @@ from launchlib.plan.thresholds import Condition
 from launchlib.plan.thresholds import ConditionMetric as CM
 from launchlib.runfolder.records import Decision, Evidence, Firing
 
-__all__ = ["Decision", "Evidence", "Firing", "TriggerEngine", "evaluate"]
+__all__ = ["Decision", "Evidence", "Firing", "TriggerEngine", "TriggerRule", "evaluate"]
 
 
 def _proceed(until: float | None) -> Decision:
@@ -33,7 +33,7 @@ def _proceed(until: float | None) -> Decision:
 
 
 @dataclass
-class _Rule:
+class TriggerRule:
     tier: TriggerTier
     trigger: Trigger
     cls_idx: list[int]
@@ -72,7 +72,7 @@ class TriggerEngine:
         self.agg = Aggregates(
             self.deploy_at, self.interval_s, self.class_names, tuple(sorted(statuses)), tuple(lat_classes)
         )
-        self.rules: list[_Rule] = []
+        self.rules: list[TriggerRule] = []
         for tier, trig in self.plan.triggers():
             c = trig.condition
             window_s = (c.window_s if c.window_s is not None else mon.window_s) / self.compress
@@ -80,7 +80,7 @@ class TriggerEngine:
             if c.metric in latency:  # a p95 needs samples: at high compression, a floor in real time
                 window_s, hold = max(window_s, mon.min_real_window_s), max(hold, mon.min_real_for_s)
             idx = [self.class_names.index(x) for x in c.classes]
-            self.rules.append(_Rule(tier, trig, idx, max(1, round(window_s / self.interval_s)), hold))
+            self.rules.append(TriggerRule(tier, trig, idx, max(1, round(window_s / self.interval_s)), hold))
         self.events: list[tuple[float, str]] = []
         self.evaluated = 0  # last evaluation index k done
         self._run_start: dict[str, float | None] = {r.trigger.id: None for r in self.rules}
@@ -136,7 +136,7 @@ class TriggerEngine:
         t = self.deploy_at + ks * self.interval_s
         return {r.trigger.id: _METRICS[r.trigger.condition.metric](self, r, ks, t) for r in self.rules}
 
-    def _event_count(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+    def _event_count(self, r: TriggerRule, ks: np.ndarray, t: np.ndarray) -> _Values:
         """Events (or manual triggers) of the trigger's name inside its window."""
         c = r.trigger.condition
         lo = np.maximum(t - r.window * self.interval_s, self.deploy_at)
@@ -145,13 +145,13 @@ class TriggerEngine:
         value = (np.searchsorted(times, t, "right") - np.searchsorted(times, lo, "right")).astype(float)
         return value, value.astype(np.int64), value > 0
 
-    def _since_last_sample(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+    def _since_last_sample(self, r: TriggerRule, ks: np.ndarray, t: np.ndarray) -> _Values:
         """Launch seconds since the last answer (of the trigger's classes, or any sample)."""
         seen = self._last_answered(ks, r.cls_idx) if r.cls_idx else self._last_seen(ks)
         value = (t - seen) * self.compress  # launch seconds, as the threshold is
         return value, np.zeros(len(ks), np.int64), r.trigger.condition.holds(value)
 
-    def _ratio(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+    def _ratio(self, r: TriggerRule, ks: np.ndarray, t: np.ndarray) -> _Values:
         """The failure (or success) ratio over the window, judged on enough samples."""
         agg, c = self.agg, r.trigger.condition
         total = agg.window_sum(agg.total[:, r.cls_idx], ks, r.window).sum(axis=1)
@@ -162,7 +162,7 @@ class TriggerEngine:
             value = 1.0 - value
         return _judged(c, value, total, total >= self.min_samples)
 
-    def _latency(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+    def _latency(self, r: TriggerRule, ks: np.ndarray, t: np.ndarray) -> _Values:
         """The window's p95 (or its rise over the baseline's p95, with the minimum change)."""
         agg, c = self.agg, r.trigger.condition
         slots = agg.slots(r.cls_idx)
@@ -184,7 +184,7 @@ class TriggerEngine:
                 enough &= change >= (c.min_change_ms or 0.0)
         return _judged(c, value, total, enough)
 
-    def _count(self, r: _Rule, ks: np.ndarray, t: np.ndarray) -> _Values:
+    def _count(self, r: TriggerRule, ks: np.ndarray, t: np.ndarray) -> _Values:
         """Answers that succeeded (OK_COUNT) or had one status, in the window: any count is news."""
         agg, c = self.agg, r.trigger.condition
         total = agg.window_sum(agg.total[:, r.cls_idx], ks, r.window).sum(axis=1)
@@ -318,7 +318,7 @@ def _judged(c: Condition, value: np.ndarray, total: np.ndarray, enough: np.ndarr
 
 
 #: how each kind of condition is computed over the windows: one entry per metric, no if-chain
-_METRICS: dict[CM, Callable[[TriggerEngine, _Rule, np.ndarray, np.ndarray], _Values]] = {
+_METRICS: dict[CM, Callable[[TriggerEngine, TriggerRule, np.ndarray, np.ndarray], _Values]] = {
     CM.EVENT: TriggerEngine._event_count,
     CM.MANUAL: TriggerEngine._event_count,
     CM.SINCE_LAST_SAMPLE_S: TriggerEngine._since_last_sample,

@@ -20,17 +20,25 @@ from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.launch.rollback import execute_rollback
 from launchlib.plan.model import Item, PhaseKind, Plan
 from launchlib.probing.probes import CheckResult
-from launchlib.runfolder.events import Event, read_events, read_json, read_run_samples, record_event
+from launchlib.runfolder.events import (
+    Event,
+    first_event,
+    read_events,
+    read_json,
+    read_run_samples,
+    record_event,
+)
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.records import (
     DecisionRecord,
     FiringRecord,
     GateRecord,
+    ItemState,
     read_decisions,
     rollback_decision,
     wait_for_decision,
 )
-from launchlib.runfolder.result import ItemResult, PhaseResult, PhaseStatus
+from launchlib.runfolder.result import PhaseResult, PhaseStatus
 from launchlib.signoff.gates import evaluate_gate, go_no_go, item_statuses
 from launchlib.signoff.rules import apply_signoffs, record_check
 
@@ -45,25 +53,12 @@ def phase_kind(plan: Plan, phase: str) -> PhaseKind:
     return PhaseKind.ROLLBACK if phase == ROLLBACK else plan.phase(phase).kind
 
 
-def _items(ctx: PhaseContext, checks: dict[str, CheckResult]) -> list[ItemResult]:
-    out = []
-    for s in item_statuses(ctx.plan, ctx.ledger.history(ctx.phase), [ctx.phase]):
-        detail = checks[s.item].detail if s.item in checks else s.check_detail or s.comment
-        out.append(
-            ItemResult(
-                id=s.item,
-                text=s.text,
-                owner=s.owner,
-                check=s.check,
-                required=s.required,
-                state=s.state,
-                satisfied=s.satisfied,
-                detail=detail,
-                signed_by=s.by,
-                signed_at=s.at,
-            )
-        )
-    return out
+def _items(ctx: PhaseContext, checks: dict[str, CheckResult]) -> list[ItemState]:
+    """The phase's items as it leaves them; a check run in this phase gives its own detail."""
+    return [
+        s.model_copy(update={"check_detail": checks[s.item].detail}) if s.item in checks else s
+        for s in item_statuses(ctx.plan, ctx.ledger.history(ctx.phase), [ctx.phase])
+    ]
 
 
 def _firings(ctx: PhaseContext, since: float) -> list[FiringRecord | DecisionRecord]:
@@ -167,14 +162,8 @@ def run_phase(ctx: PhaseContext, decision: DecisionRecord | None = None) -> Phas
     try:
         res = _run_phase(ctx, decision, started)
     except KeyboardInterrupt:
-        why = next(
-            (
-                e.get("reason", "")
-                for e in reversed(read_events(ctx.run_dir))
-                if e.get("event") == Event.INTERRUPT
-            ),
-            "interrupted by the user",
-        )
+        said = first_event(read_events(ctx.run_dir)[::-1], Event.INTERRUPT)
+        why = said.reason if said is not None and said.reason else "interrupted by the user"
         res = PhaseResult(
             phase=ctx.phase,
             status=PhaseStatus.INTERRUPTED,

@@ -89,7 +89,7 @@ def execute_rollback(ctx: PhaseContext, decision: Decision, recheck_s: float | N
         if proc.kind is ProcedureKind.DATABASE_RESTORE:
             record_event(ctx.run_dir, Event.DATABASE_RESTORED, procedure=proc.id, **ctx.database.restore())
             out.database_rollback = True
-    out.completed = record_event(ctx.run_dir, Event.ROLLBACK_COMPLETED, procedures=out.procedures)["at"]
+    out.completed = record_event(ctx.run_dir, Event.ROLLBACK_COMPLETED, procedures=out.procedures).at
     ctx.notify(  # after the switch: nothing but the rollback message stands before it
         chain,
         f"{out.issue_type} incident ({', '.join(decision.causes)}) escalated: "
@@ -166,7 +166,7 @@ def _verify(ctx: PhaseContext, decision: Decision, out: RollbackRecord) -> None:
         record_check(ctx.ledger, PHASE, it.id, r.passed, r.detail)
         out.checks.append(CheckRecord(id=it.id, text=it.text, passed=r.passed, detail=r.detail))
     if all(r.passed for _, r in results):
-        out.checks_green = record_event(ctx.run_dir, Event.POST_CHECKS_GREEN)["at"]
+        out.checks_green = record_event(ctx.run_dir, Event.POST_CHECKS_GREEN).at
 
 
 def _announce_end(ctx: PhaseContext, decision: Decision, out: RollbackRecord, roles: list[str]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric
-from launchlib.runfolder.events import read_run_samples
+from launchlib.runfolder.events import TimelineEvent, read_run_samples
 from launchlib.runfolder.records import DecisionRecord, FiringRecord
 from launchlib.runfolder.result import PhaseResult
 
@@ -137,7 +137,7 @@ def checklist_chart(result: PhaseResult) -> go.Figure:
             orientation="h",
             name=state,
             marker_color=_COLORS.get(state, "#607d8b"),
-            hovertext=[f"{i.owner or 'any role'}: {i.detail}" for i in its],
+            hovertext=[f"{i.owner or 'any role'}: {i.note}" for i in its],
         )
     fig.update_layout(
         title=f"{result.phase}: {result.status.value} ({len(set(owners))} owners)",
@@ -149,7 +149,7 @@ def checklist_chart(result: PhaseResult) -> go.Figure:
     return fig
 
 
-def timeline_chart(events: list[dict[str, Any]], results: dict[str, PhaseResult]) -> go.Figure:
+def timeline_chart(events: list[TimelineEvent], results: dict[str, PhaseResult]) -> go.Figure:
     """The run as a Gantt of phases with its events (deploy, firings, rollback) marked."""
     fig = go.Figure()
     for pid, r in results.items():
@@ -164,12 +164,12 @@ def timeline_chart(events: list[dict[str, Any]], results: dict[str, PhaseResult]
             hovertext=r.reason or r.status.value,
         )
     for e in events:
-        fig.add_vline(x=pd.Timestamp(e["at"], unit="s", tz="UTC").timestamp() * 1000, line_dash="dot")
+        fig.add_vline(x=pd.Timestamp(e.at, unit="s", tz="UTC").timestamp() * 1000, line_dash="dot")
         fig.add_annotation(
-            x=pd.Timestamp(e["at"], unit="s", tz="UTC"),
+            x=pd.Timestamp(e.at, unit="s", tz="UTC"),
             y=1,
             yref="paper",
-            text=e["event"],
+            text=str(e.event),
             showarrow=False,
             textangle=-90,
             xanchor="right",

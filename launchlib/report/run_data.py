@@ -19,7 +19,14 @@ from launchlib.plan.files import load_plan
 from launchlib.plan.locations import project_path
 from launchlib.plan.model import Plan
 from launchlib.runfolder.clock import LaunchClock
-from launchlib.runfolder.events import Event, read_events, read_jsonl, read_run_samples
+from launchlib.runfolder.events import (
+    Event,
+    TimelineEvent,
+    first_event,
+    read_events,
+    read_jsonl,
+    read_run_samples,
+)
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import Manifest, read_manifest
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
@@ -46,7 +53,7 @@ class RunData:
     manifest: Manifest
     plan: Plan
     scenario: Scenario | None
-    events: list[dict[str, Any]]
+    events: list[TimelineEvent]
     decisions: list[FiringRecord | DecisionRecord]
     samples: pd.DataFrame
     results: dict[str, PhaseResult]
@@ -65,8 +72,8 @@ class RunData:
 
     def event_at(self, name: str) -> float | None:
         """Launch seconds of the first ``name`` event, if any."""
-        at = next((float(e["at"]) for e in self.events if e.get("event") == name), None)
-        return None if at is None else self.launch_s(at)
+        first = first_event(self.events, name)
+        return None if first is None else self.launch_s(first.at)
 
     @property
     def decision(self) -> DecisionRecord | None:

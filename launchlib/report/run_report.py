@@ -28,7 +28,7 @@ from launchlib.report.launch_charts import (
 from launchlib.report.run_data import RunData, load_run
 from launchlib.report.scorecard import describe, verdict
 from launchlib.runfolder.clock import clock
-from launchlib.runfolder.events import Event
+from launchlib.runfolder.events import Event, TimelineEvent
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import MANIFEST, Manifest
 
@@ -131,9 +131,9 @@ def _phases(run: RunData) -> str:
                     i.text,
                     i.owner or "any role",
                     i.state,
-                    i.signed_by or "",
-                    (i.signed_at or "")[:19],
-                    i.detail,
+                    i.by or "",
+                    (i.at or "")[:19],
+                    i.note,
                 )
                 for i in res.items
             ],
@@ -168,17 +168,17 @@ def _rollback(run: RunData) -> str:
         [(c.text, "passed" if c.passed else "failed", c.detail) for c in rb.checks],
         classes=1,
     )
-    rounds = [e for e in run.events if e.get("event") == Event.POST_CHECKS_PENDING]
+    rounds = [e for e in run.events if e.event == Event.POST_CHECKS_PENDING]
     if rounds:  # the rounds before the last: what was not green yet, and when
         out += f"<p>{len(rounds)} earlier round(s) not green:</p>" + _table(
             ["when", "round", "failing"],
-            [(at(float(e["at"])), e.get("round", ""), _failing(e)) for e in rounds],
+            [(at(e.at), e.info("round", ""), _failing(e)) for e in rounds],
         )
     return out
 
 
-def _failing(event: dict[str, object]) -> str:
-    failing = event.get("failing")
+def _failing(event: TimelineEvent) -> str:
+    failing = event.info("failing")
     return "; ".join(f"{k}: {v}" for k, v in failing.items()) if isinstance(failing, dict) else ""
 
 

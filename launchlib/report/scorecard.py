@@ -14,12 +14,10 @@ what the scenario expects. A run that broke is "not scored", with the reason.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from launchlib.plan.model import Plan
 from launchlib.runfolder.clock import LaunchClock, clock
-from launchlib.runfolder.events import Event, read_jsonl
-from launchlib.runfolder.files import RunFolder
+from launchlib.runfolder.events import Event, TimelineEvent, first_event, read_events
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, Scorecard, read_decisions
 from launchlib.simulator.scenarios import Scenario
 
@@ -32,8 +30,9 @@ __all__ = ["clock", "compression_note", "describe", "not_scored", "score", "verd
 ROLLBACK_PATH_REAL_S = 4.0
 
 
-def _first(events: list[dict[str, Any]], name: str) -> float | None:
-    return next((float(e["at"]) for e in events if e.get("event") == name), None)
+def _first(events: list[TimelineEvent], name: Event) -> float | None:
+    first = first_event(events, name)
+    return None if first is None else first.at
 
 
 def score(
@@ -49,7 +48,7 @@ def score(
     ``failed_phases`` are launch phases that failed for another reason than the rollback decision:
     on a scenario that expects a clean launch they are findings."""
     run_dir = Path(run_dir)
-    events, recs = read_jsonl(RunFolder(run_dir).events_file), read_decisions(run_dir)
+    events, recs = read_events(run_dir), read_decisions(run_dir)
     origin = LaunchClock.from_events(events, compress).origin
     firings = [r for r in recs if isinstance(r, FiringRecord)]
     decision = next((r for r in recs if isinstance(r, DecisionRecord)), None)

@@ -9,12 +9,10 @@ and a phase's context all ask a :class:`LaunchClock`; none computes T-0 itself.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from launchlib.runfolder.events import EVENTS, Event, read_jsonl
+from launchlib.runfolder.events import Event, TimelineEvent, first_event, read_events
 
 __all__ = ["LaunchClock", "clock"]
 
@@ -40,19 +38,15 @@ class LaunchClock:
     compress: float = 1.0
 
     @classmethod
-    def from_events(cls, events: Iterable[Mapping[str, Any]], compress: float = 1.0) -> LaunchClock:
+    def from_events(cls, events: list[TimelineEvent], compress: float = 1.0) -> LaunchClock:
         """The clock of a run's events: the first deploy, else the first ``clock`` event."""
-        first: dict[str, float] = {}
-        for e in events:
-            name = e.get("event")
-            if name in (Event.DEPLOYED, Event.CLOCK) and name not in first:
-                first[str(name)] = float(e["at"])
-        return cls(first.get(Event.DEPLOYED, first.get(Event.CLOCK)), compress)
+        origin = first_event(events, Event.DEPLOYED) or first_event(events, Event.CLOCK)
+        return cls(None if origin is None else origin.at, compress)
 
     @classmethod
     def of_run(cls, run_dir: Path | str, compress: float = 1.0) -> LaunchClock:
         """The clock of a run folder as its events say now (no events yet: no T-0)."""
-        return cls.from_events(read_jsonl(Path(run_dir) / EVENTS), compress)
+        return cls.from_events(read_events(run_dir), compress)
 
     @property
     def started(self) -> bool:

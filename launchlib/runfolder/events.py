@@ -1,5 +1,9 @@
 """What a run folder records as it happens: samples parts, decisions and events (JSON lines).
 
+Timeline events are :class:`TimelineEvent` records: a kind from :class:`Event`, a wall time, the
+phase and reason when there is one, and the kind's own facts; each line carries its schema
+version ``v`` (lines written before the field existed read as version 1, the same fields).
+
 Writers append (one JSON object per line, flushed at once) so a reader — a phase notebook,
 the runner, a person with ``tail -f`` — sees each fact when it happens, and a crash loses at
 most the line being written. Readers skip nothing silently: a corrupt line is an error naming
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from launchlib.errors import RunError
 from launchlib.probing.sampler import COLUMNS
@@ -23,10 +28,13 @@ from launchlib.probing.sampler import COLUMNS
 __all__ = [
     "DECISIONS",
     "EVENTS",
+    "EVENT_VERSION",
     "SAMPLES_DIR",
     "Event",
+    "TimelineEvent",
     "append_jsonl",
     "event_time",
+    "first_event",
     "read_events",
     "read_json",
     "read_jsonl",
@@ -59,6 +67,26 @@ class Event(StrEnum):
     PHASE_TIMEOUT = "phase_timeout"  # a phase ran past its timeout and was stopped
     PHASE_RETRIED = "phase_retried"  # a phase whose kernel died ran once more on a fresh one
     DELIVERY_PROBLEM = "delivery_problem"  # a webhook delivery crashed or hung past its deadline
+
+
+EVENT_VERSION = 2  # 1: the lines written before ``v`` existed (same fields)
+
+
+class TimelineEvent(BaseModel):
+    """One line of ``events.jsonl``: what happened (``event``), when (wall ``at``), in which phase and
+    why, plus the kind's own facts (``release``, ``procedures``, ``failing`` …) read with :meth:`info`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    v: int = EVENT_VERSION
+    event: Event
+    at: float
+    phase: str | None = None
+    reason: str | None = None
+
+    def info(self, key: str, default: Any = None) -> Any:
+        """A fact this kind of event carries beyond the common fields."""
+        return (self.model_extra or {}).get(key, default)
 
 
 DECISIONS = "decisions.jsonl"
@@ -108,24 +136,38 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def record_event(run_dir: Path | str, event: str, at: float | None = None, **info: Any) -> dict[str, Any]:
+def record_event(run_dir: Path | str, event: Event, at: float | None = None, **info: Any) -> TimelineEvent:
     """Append a timeline event (``deployed``, ``rollback_started``, …) with its wall time."""
-    rec = {"event": event, "at": time.time() if at is None else at, **info}
-    append_jsonl(Path(run_dir) / EVENTS, rec)
+    rec = TimelineEvent(event=event, at=time.time() if at is None else at, **info)
+    append_jsonl(Path(run_dir) / EVENTS, rec.model_dump(mode="json", exclude_none=True))
     return rec
 
 
-def read_events(run_dir: Path | str) -> list[dict[str, Any]]:
-    """Every timeline event of a run, oldest first."""
-    return read_jsonl(Path(run_dir) / EVENTS)
+def read_events(run_dir: Path | str) -> list[TimelineEvent]:
+    """Every timeline event of a run, oldest first; a line this kit cannot read is named."""
+    path = Path(run_dir) / EVENTS
+    out = []
+    for n, raw in enumerate(read_jsonl(path), 1):
+        try:
+            rec = TimelineEvent.model_validate({"v": 1, **raw})
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            raise RunError(f"{path}:{n}: {'.'.join(map(str, e['loc']))}: {e['msg']}") from None
+        if rec.v > EVENT_VERSION:
+            raise RunError(f"{path}:{n}: v {rec.v} is newer than this kit reads ({EVENT_VERSION})")
+        out.append(rec)
+    return out
 
 
-def event_time(run_dir: Path | str, event: str) -> float | None:
+def first_event(events: list[TimelineEvent], kind: Event, phase: str | None = None) -> TimelineEvent | None:
+    """The first event of ``kind`` (in ``phase``, when given) among ``events``."""
+    return next((e for e in events if e.event == kind and (phase is None or e.phase == phase)), None)
+
+
+def event_time(run_dir: Path | str, event: Event) -> float | None:
     """Wall time of the first ``event`` recorded in the run, if any."""
-    for rec in read_jsonl(Path(run_dir) / EVENTS):
-        if rec.get("event") == event:
-            return float(rec["at"])
-    return None
+    first = first_event(read_events(run_dir), event)
+    return None if first is None else first.at
 
 
 def read_run_samples(run_dir: Path | str, newest_parts: int | None = None) -> pd.DataFrame:

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    computed_field,
+    model_validator,
+)
 
 from launchlib.errors import RunError
 from launchlib.plan.model import Tier
@@ -29,8 +37,8 @@ __all__ = [
     "Evidence",
     "Firing",
     "FiringRecord",
-    "GateItem",
     "GateRecord",
+    "ItemState",
     "Record",
     "RollbackRecord",
     "Scorecard",
@@ -151,15 +159,20 @@ def wait_for_decision(run_dir: Path | str, until: float, poll_s: float = 0.1) ->
         time.sleep(min(poll_s, left))
 
 
-class GateItem(Record):
-    """A checklist item as a gate saw it (the open ones are recorded with the gate)."""
+class ItemState(Record):
+    """A checklist item's state — the one shape the gate, the phase result and the report share.
+
+    ``signed`` is the latest person's sign-off (done, waived, blocked, open) with who, role and
+    when; ``check_state`` the latest automated result (done, blocked) with its detail.
+    ``satisfied`` and ``state`` are derived, recorded for readers, and never read back as input.
+    """
 
     phase: str
     item: str
     text: str
-    owner: str | None
-    check: str | None
-    required: bool
+    owner: str | None = None
+    check: str | None = None
+    required: bool = True
     signed: str | None = None
     by: str | None = None
     role: str | None = None
@@ -167,8 +180,38 @@ class GateItem(Record):
     comment: str = ""
     check_state: str | None = None
     check_detail: str = ""
-    satisfied: bool
-    state: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_are_not_input(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in ("satisfied", "state")}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def satisfied(self) -> bool:
+        """Waived, or the check passed (an item with a check), or signed done (one without)."""
+        if self.signed == "waived":
+            return True
+        if self.check is not None:
+            return self.check_state == "done"
+        return self.signed == "done"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def state(self) -> str:
+        """One word for tables: the sign-off when there is one, else the check, else open."""
+        if self.signed == "waived" or (self.check is None and self.signed):
+            return str(self.signed)
+        if self.check is not None and self.check_state:
+            return "passed" if self.check_state == "done" else "failed"
+        return "open"
+
+    @property
+    def note(self) -> str:
+        """What a table shows beside the state: the person's comment, else the check's detail."""
+        return self.comment or self.check_detail
 
 
 class GateRecord(Record):
@@ -177,7 +220,7 @@ class GateRecord(Record):
     name: str
     go: bool
     phases: list[str]
-    open: list[GateItem] = Field(default_factory=list)
+    open: list[ItemState] = Field(default_factory=list)
     findings: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
     satisfied: int

@@ -13,12 +13,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from launchlib.errors import RunError
-from launchlib.runfolder.records import DecisionsLine, GateRecord, RollbackRecord
+from launchlib.runfolder.records import DecisionsLine, GateRecord, ItemState, RollbackRecord
 
-__all__ = ["RESULT_SCRAP", "RESULT_VERSION", "ItemResult", "PhaseResult", "PhaseStatus", "read_results"]
+__all__ = ["RESULT_SCRAP", "RESULT_VERSION", "PhaseResult", "PhaseStatus", "read_results"]
 
 RESULT_SCRAP = "phase_result"
-RESULT_VERSION = 1
+RESULT_VERSION = 2  # 2: items are ItemState records (1: ItemResult, read and converted)
 
 
 class PhaseStatus(StrEnum):
@@ -29,23 +29,6 @@ class PhaseStatus(StrEnum):
     INTERRUPTED = "interrupted"  # stopped by the runner (rollback decision, dead monitor, Ctrl-C)
 
 
-class ItemResult(BaseModel):
-    """One checklist item as the phase left it: check result and/or sign-off state."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    text: str
-    owner: str | None = None
-    check: str | None = None
-    required: bool = True
-    state: str
-    satisfied: bool
-    detail: str = ""
-    signed_by: str | None = None
-    signed_at: str | None = None
-
-
 class PhaseResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,7 +36,7 @@ class PhaseResult(BaseModel):
     phase: str
     status: PhaseStatus
     reason: str = ""
-    items: list[ItemResult] = Field(default_factory=list)
+    items: list[ItemState] = Field(default_factory=list)
     metrics: dict[str, float | None] = Field(default_factory=dict)
     decisions: list[DecisionsLine] = Field(default_factory=list)
     gate: GateRecord | None = None
@@ -86,7 +69,7 @@ def read_results(run_dir: Path | str) -> dict[str, PhaseResult]:
         if scrap is None:
             continue
         try:
-            res = PhaseResult.model_validate(scrap.data)
+            res = PhaseResult.model_validate(_upgrade(scrap.data))
         except ValidationError as exc:
             raise RunError(f"{run_dir}/{name}.ipynb: {RESULT_SCRAP}: {exc.errors()[0]['msg']}") from None
         if res.version != RESULT_VERSION:
@@ -95,3 +78,30 @@ def read_results(run_dir: Path | str) -> dict[str, PhaseResult]:
             )
         out[res.phase] = res
     return out
+
+
+def _v1_item(phase: str, it: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 ``ItemResult`` as an :class:`ItemState`: its one-word state becomes the check's
+    result (passed, failed) or the person's sign-off (done, waived, blocked) it was derived from."""
+    state = it.get("state")
+    out = {
+        "phase": phase,
+        "item": it.get("id"),
+        **{k: it[k] for k in ("text", "owner", "check", "required") if k in it},
+        "by": it.get("signed_by"),
+        "at": it.get("signed_at"),
+        "check_detail": it.get("detail", ""),
+    }
+    if it.get("check") is not None and state in ("passed", "failed"):
+        out["check_state"] = "done" if state == "passed" else "blocked"
+    elif state in ("done", "waived", "blocked"):
+        out["signed"] = state
+    return out
+
+
+def _upgrade(data: Any) -> Any:
+    """A version-1 result (items as ``ItemResult``) as version 2; other versions as they are."""
+    if not isinstance(data, dict) or data.get("version") != 1:
+        return data
+    items = [_v1_item(str(data.get("phase")), it) for it in data.get("items", []) if isinstance(it, dict)]
+    return {**data, "version": RESULT_VERSION, "items": items}

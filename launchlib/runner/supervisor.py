@@ -32,7 +32,7 @@ from launchlib.plan.model import Plan
 from launchlib.plan.timeline import phase_timeout_s
 from launchlib.report.explain import explain_decision
 from launchlib.runfolder.clock import LaunchClock
-from launchlib.runfolder.events import Event, read_events, record_event
+from launchlib.runfolder.events import Event, first_event, read_events, record_event
 from launchlib.runfolder.records import DecisionRecord, rollback_decision
 from launchlib.runner.console import Console
 from launchlib.runner.kernels import KernelPool
@@ -275,7 +275,4 @@ class Supervisor:
             return None
 
     def _phase_finished(self) -> bool:
-        return any(
-            e.get("event") == Event.PHASE_FINISHED and e.get("phase") == self.phase
-            for e in read_events(self.run_dir)
-        )
+        return first_event(read_events(self.run_dir), Event.PHASE_FINISHED, self.phase) is not None

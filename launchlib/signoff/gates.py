@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from launchlib.plan.model import Plan, Stage
-from launchlib.runfolder.records import GateItem, GateRecord
-from launchlib.signoff.ledger import Event, Ledger, SignState, Source
+from launchlib.runfolder.records import GateRecord, ItemState
+from launchlib.signoff.ledger import Event, Ledger, Source
 
 __all__ = [
     "GateResult",
-    "ItemStatus",
     "evaluate_gate",
     "go_no_go",
     "item_statuses",
@@ -28,46 +26,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ItemStatus:
-    """An item's current state: the latest sign-off and the latest automated result."""
-
-    phase: str
-    item: str
-    text: str
-    owner: str | None
-    check: str | None
-    required: bool
-    signed: str | None = None  # latest person state: done | waived | blocked | open
-    by: str | None = None
-    role: str | None = None
-    at: str | None = None
-    comment: str = ""
-    check_state: str | None = None  # done | blocked
-    check_detail: str = ""
-
-    @property
-    def satisfied(self) -> bool:
-        if self.signed == SignState.WAIVED:
-            return True
-        if self.check is not None:
-            return self.check_state == SignState.DONE
-        return self.signed == SignState.DONE
-
-    @property
-    def state(self) -> str:
-        """One word for tables: the sign-off when there is one, else the check, else open."""
-        if self.signed == SignState.WAIVED or (self.check is None and self.signed):
-            return str(self.signed)
-        if self.check is not None and self.check_state:
-            return "passed" if self.check_state == SignState.DONE else "failed"
-        return "open"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"satisfied": self.satisfied, "state": self.state}
-
-
-def item_statuses(plan: Plan, events: Iterable[Event], phases: Iterable[str]) -> list[ItemStatus]:
+def item_statuses(plan: Plan, events: Iterable[Event], phases: Iterable[str]) -> list[ItemState]:
     """The status of every item of ``phases`` from ledger events (oldest first)."""
     person: dict[tuple[str, str], Event] = {}
     check: dict[tuple[str, str], Event] = {}
@@ -78,7 +37,7 @@ def item_statuses(plan: Plan, events: Iterable[Event], phases: Iterable[str]) ->
         for it in plan.phase(ph).items:
             p, c = person.get((ph, it.id)), check.get((ph, it.id))
             out.append(
-                ItemStatus(
+                ItemState(
                     phase=ph,
                     item=it.id,
                     text=it.text,
@@ -103,11 +62,11 @@ class GateResult:
 
     name: str
     phases: list[str]
-    items: list[ItemStatus]
+    items: list[ItemState]
     findings: list[str] = field(default_factory=list)
 
     @property
-    def open_items(self) -> list[ItemStatus]:
+    def open_items(self) -> list[ItemState]:
         return [s for s in self.items if s.required and not s.satisfied]
 
     @property
@@ -127,7 +86,7 @@ class GateResult:
             name=self.name,
             go=self.go,
             phases=self.phases,
-            open=[GateItem(**s.to_dict()) for s in self.open_items],
+            open=list(self.open_items),
             findings=self.findings,
             reasons=self.reasons(),
             satisfied=sum(s.satisfied for s in self.items if s.required),
@@ -159,14 +118,14 @@ def go_no_go(plan: Plan, ledger: Ledger, *, exclude: Iterable[str] = ()) -> Gate
     return evaluate_gate(plan, ledger, pre_launch_phases(plan), name="go/no-go", exclude=exclude)
 
 
-def status_html(statuses: list[ItemStatus], gate: GateResult) -> str:
+def status_html(statuses: list[ItemState], gate: GateResult) -> str:
     """The checklist as a static HTML table (item, owner, state, who, when, comment) under the gate
     line: what a phase page shows where the widget cannot be drawn (nbconvert HTML, a mail)."""
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(s.phase)}</td><td>{e(s.text)}</td><td>{e(s.owner or 'any role')}</td>"
         f"<td class='launchlib-state-{e(s.state)}'>{e(s.state)}</td><td>{e(s.by or '')}</td>"
-        f"<td>{e((s.at or '')[:19].replace('T', ' '))}</td><td>{e(s.comment or s.check_detail)}</td></tr>"
+        f"<td>{e((s.at or '')[:19].replace('T', ' '))}</td><td>{e(s.note)}</td></tr>"
         for s in statuses
     )
     head = f"{'GO' if gate.go else 'NO-GO'} ({gate.name}): "
@@ -178,12 +137,11 @@ def status_html(statuses: list[ItemStatus], gate: GateResult) -> str:
     )
 
 
-def render_status(statuses: list[ItemStatus], gate: GateResult) -> str:
+def render_status(statuses: list[ItemState], gate: GateResult) -> str:
     """A plain-text table of item states (who, when, check result) and the gate line."""
     rows = [("phase", "item", "owner", "state", "by", "at", "note")]
     for s in statuses:
-        note = s.comment or s.check_detail
-        rows.append((s.phase, s.item, s.owner or "-", s.state, s.by or "", (s.at or "")[:19], note[:60]))
+        rows.append((s.phase, s.item, s.owner or "-", s.state, s.by or "", (s.at or "")[:19], s.note[:60]))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=False)) + "  " + r[-1] for r in rows]
     head = f"{'GO' if gate.go else 'NO-GO'} ({gate.name}): "

@@ -16,7 +16,8 @@ import ipywidgets as w
 
 from launchlib.errors import LedgerError
 from launchlib.plan.model import ALL_TEAMS, Plan
-from launchlib.signoff.gates import GateResult, ItemStatus, evaluate_gate, status_html
+from launchlib.runfolder.records import ItemState
+from launchlib.signoff.gates import GateResult, evaluate_gate, status_html
 from launchlib.signoff.ledger import Ledger, SignState
 from launchlib.signoff.rules import COMMANDER, sign
 
@@ -168,7 +169,7 @@ def item_class(phase: str, item: str) -> str:
     return f"launchlib-item-{phase.replace('+', 'p').replace('-', '_')}-{item}"
 
 
-def _info(s: ItemStatus) -> str:
+def _info(s: ItemState) -> str:
     parts = []
     if s.check:
         mark = {"done": "✔ passed", "blocked": "✘ failed"}.get(s.check_state or "", "… not run")
