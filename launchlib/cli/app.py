@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from launchlib.errors import LaunchError
 
-__all__ = ["EXIT_CODES", "dry_run_command", "main", "reports_errors"]
+__all__ = ["EXIT_CODES", "dry_run_command", "main", "plan_option", "reports_errors", "reports_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +42,15 @@ def reports_errors(fn: F) -> F:
 
     return wrapper  # type: ignore[return-value]
 
+
+#: ``--reports``: the folder of run folders, as every command that reads or writes runs names it
+reports_option = click.option(
+    "--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True
+)
+#: ``--plan``: the plan file, the project's by default
+plan_option = click.option(
+    "--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml")
+)
 
 EXIT_CODES = """\b
 Exit codes:

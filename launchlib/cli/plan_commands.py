@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from launchlib.cli.app import main, reports_errors
+from launchlib.cli.app import main, plan_option, reports_errors
 
 
 @main.group()
@@ -79,7 +79,7 @@ def plan_export(path: Path, output: Path | None) -> None:
 @main.command("replay")
 @click.argument("samples", type=click.Path(path_type=Path))
 @click.option("--deploy-at", required=True, help="deploy time: epoch seconds or ISO-8601 with offset")
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@plan_option
 @click.option("--events", type=click.Path(path_type=Path), default=None, help="JSON lines of {ts, event}")
 @click.option("--until", default=None, help="evaluate up to this time (default: the last sample)")
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from launchlib.cli.app import EXIT_CODES, dry_run_command, main, reports_errors
+from launchlib.cli.app import EXIT_CODES, dry_run_command, main, plan_option, reports_errors, reports_option
 from launchlib.errors import RunBroken
 
 
@@ -19,7 +19,7 @@ from launchlib.errors import RunBroken
     "--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios"
 )
 @click.option("--run-id", default=None, help="default: <scenario>-<timestamp>")
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_option
 @click.option(
     "--target", "target_url", default="", help="a target base URL (default: the embedded simulator)"
 )
@@ -30,7 +30,7 @@ from launchlib.errors import RunBroken
     show_default=True,
     help="launch seconds per real second",
 )
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@plan_option
 @click.option(
     "--signoffs", type=click.Path(path_type=Path), default=Path("parameters/signoffs/rehearsal.yaml")
 )
@@ -88,12 +88,12 @@ def rehearse(
 @main.command("run-phase", epilog=EXIT_CODES)
 @click.argument("phase")
 @click.option("--run-id", required=True, help="the launch's run folder (created if new)")
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_option
 @click.option(
     "--target", "target_url", default="", help="the target base URL (default: the embedded simulator)"
 )
 @click.option("--compress", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True)
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@plan_option
 @click.option(
     "--signoffs", default="", help="a sign-off file to apply (default: none, sign with the widgets/CLI)"
 )
@@ -164,7 +164,7 @@ def runs() -> None:
 
 @runs.command("repair")
 @click.argument("run_ids", nargs=-1)
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_option
 @reports_errors
 def runs_repair(run_ids: tuple[str, ...], reports: Path) -> None:
     """Mark runs whose runner died (SIGKILL, power loss) as interrupted, and rebuild the index."""
@@ -185,7 +185,7 @@ def runs_repair(run_ids: tuple[str, ...], reports: Path) -> None:
 @main.command("monitor")
 @click.option("--run-id", required=True)
 @click.option("--target", "target_url", required=True, help="the target base URL")
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_option
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
@@ -193,7 +193,7 @@ def runs_repair(run_ids: tuple[str, ...], reports: Path) -> None:
     show_default=True,
     help="requests per second in all",
 )
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@plan_option
 @reports_errors
 def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path: Path) -> None:
     """Watch a target continuously from the baseline on, recording into the run folder."""
@@ -294,7 +294,7 @@ def init(folder: Path, from_markdown: Path | None) -> None:
 @click.option(
     "-o", "--out", type=click.Path(path_type=Path), default=Path("reports/analysis.html"), show_default=True
 )
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
+@reports_option
 @reports_errors
 def analyse_command(runs: tuple[str, ...], out: Path, reports: Path) -> None:
     """Post-launch analysis of RUNS (run folders, run ids under --reports, or globs) as one page."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from launchlib.cli.app import main, reports_errors
+from launchlib.cli.app import main, plan_option, reports_errors, reports_option
 
 
 class _SignoffGroup(click.Group):
@@ -45,8 +45,8 @@ def signoff() -> None:
 @click.option("--block", is_flag=True, help="mark the item blocked")
 @click.option("--unsign", is_flag=True, help="withdraw an earlier sign-off (a new ledger event)")
 @click.option("--comment", default="")
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_option
+@plan_option
 @reports_errors
 def signoff_sign(
     run_id: str,
@@ -73,8 +73,8 @@ def signoff_sign(
 @signoff.command("status")
 @click.argument("run_id")
 @click.option("--phase", default=None, help="only this phase")
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_option
+@plan_option
 @reports_errors
 def signoff_status(run_id: str, phase: str | None, reports: Path, plan_path: Path) -> None:
     """Print every item's state: who signed, when, the check result, and the gate."""
@@ -95,8 +95,8 @@ def signoff_status(run_id: str, phase: str | None, reports: Path, plan_path: Pat
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8866, show_default=True, help="port on 127.0.0.1"
 )
-@click.option("--reports", type=click.Path(path_type=Path), default=Path("reports"), show_default=True)
-@click.option("--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml"))
+@reports_option
+@plan_option
 @reports_errors
 def signoff_page(run_id: str, phases: tuple[str, ...], port: int, reports: Path, plan_path: Path) -> None:
     """Serve the checklist of RUN_ID as a page without code (Voilà on 127.0.0.1)."""

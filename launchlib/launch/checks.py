@@ -245,24 +245,15 @@ def _signoff(ctx: PhaseContext, item: Item) -> CheckResult:
     return CheckResult("signoff", gate.go, detail)
 
 
-@registers("security", "security_smoke")
-def _security(ctx: PhaseContext, item: Item) -> CheckResult:
-    return probes.check_security(ctx.target)
+def _probe_of_target(probe: Callable[[Target], CheckResult]) -> Check:
+    """A check that is one probe of the target, whatever the item."""
+    return lambda ctx, item: probe(ctx.target)
 
 
-@registers("smoke")
-def _smoke(ctx: PhaseContext, item: Item) -> CheckResult:
-    return probes.check_smoke(ctx.target)
-
-
-@registers("trading_smoke")
-def _trading(ctx: PhaseContext, item: Item) -> CheckResult:
-    return probes.check_trading(ctx.target)
-
-
-@registers("risk_smoke")
-def _risk(ctx: PhaseContext, item: Item) -> CheckResult:
-    return probes.check_risk(ctx.target)
+registers("security", "security_smoke")(_probe_of_target(probes.check_security))
+registers("smoke")(_probe_of_target(probes.check_smoke))
+registers("trading_smoke")(_probe_of_target(probes.check_trading))
+registers("risk_smoke")(_probe_of_target(probes.check_risk))
 
 
 @registers("release_tag")

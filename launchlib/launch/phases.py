@@ -218,7 +218,7 @@ def _run_phase(ctx: PhaseContext, decision: DecisionRecord | None, started: floa
         extra = review(ctx).to_extra()
     result_items = _items(ctx, checks)
     if status is PhaseStatus.PASSED and any(i.required and not i.satisfied for i in result_items):
-        open_ = [i.id for i in result_items if i.required and not i.satisfied]
+        open_ = [i.item for i in result_items if i.required and not i.satisfied]
         status, reason = PhaseStatus.FAILED, "open items: " + ", ".join(open_)
     return PhaseResult(
         phase=ctx.phase,

@@ -30,6 +30,7 @@ __all__ = [
     "EVENTS",
     "EVENT_VERSION",
     "SAMPLES_DIR",
+    "SEAL",
     "Event",
     "TimelineEvent",
     "append_jsonl",
@@ -40,6 +41,7 @@ __all__ = [
     "read_jsonl",
     "read_run_samples",
     "record_event",
+    "refuse_if_sealed",
     "write_json",
 ]
 
@@ -90,11 +92,19 @@ class TimelineEvent(BaseModel):
 
 
 DECISIONS = "decisions.jsonl"
+SEAL = "SEAL.json"  # a sealed run's hashes (:mod:`launchlib.runfolder.seal`); no writes after it
 EVENTS = "events.jsonl"
 SAMPLES_DIR = "samples"
 
 
+def refuse_if_sealed(run_dir: Path) -> None:
+    """Refuse a write into a sealed run folder: its files are evidence now."""
+    if (run_dir / SEAL).exists():
+        raise RunError(f"{run_dir}: the run is sealed ({SEAL}); it takes no further appends")
+
+
 def append_jsonl(path: Path, record: dict[str, Any]) -> None:
+    refuse_if_sealed(path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, default=str) + "\n")
@@ -120,6 +130,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write JSON atomically (temp file, then rename): readers never see half a file."""
+    refuse_if_sealed(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, path)

@@ -22,6 +22,7 @@ from typing import Any
 from launchlib.errors import LedgerError, RunError
 from launchlib.plan.files import load_plan
 from launchlib.plan.model import Plan
+from launchlib.runfolder.events import refuse_if_sealed
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import check_run_id
 
@@ -158,6 +159,7 @@ class Ledger:
         comment: str = "",
     ) -> Event:
         """Append one event and return it (with its sequence number and UTC timestamp)."""
+        refuse_if_sealed(self.path.parent)
         ts = datetime.now(UTC).isoformat(timespec="milliseconds")
         state, source = SignState(state), Source(source)
         row = (self.run_id, phase, item, role, person, str(state), str(source), comment, ts)
