@@ -59,7 +59,7 @@ def test_nothing_passes_against_a_target_that_is_not_the_service(
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "T-24h: failed" in proc.stdout
     result = sb.read_notebook(str(tmp_path / "day" / "T-24h.ipynb")).scraps["phase_result"].data
-    checked = {i["id"]: i for i in result["items"] if i["check"]}
+    checked = {i["item"]: i for i in result["items"] if i["check"]}
     assert set(checked) >= {
         "final_system_health_check",
         "backup_verification",

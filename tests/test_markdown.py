@@ -26,6 +26,7 @@ def _essentials(plan: Plan) -> dict[str, object]:
         "stakeholders": [s.model_dump() for s in plan.stakeholders],
         "escalation": [e.model_dump() for e in plan.escalation],
         "procedures": [p.model_dump() for p in plan.rollback.procedures],
+        "confirm": [(t.id, t.confirm) for t in plan.rollback.tiers],
     }
 
 

@@ -133,8 +133,9 @@ def test_t24h_notebook_verifies_the_real_database_backup(trading_db: str, tmp_pa
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = sb.read_notebook(str(out)).scraps["phase_result"].data
-    [item] = [i for i in result["items"] if i["id"] == "backup_verification"]
-    assert item["satisfied"] and "pg_dump pg-0001" in item["detail"] and "identical" in item["detail"]
+    [item] = [i for i in result["items"] if i["item"] == "backup_verification"]
+    detail = item["check_detail"]
+    assert item["satisfied"] and "pg_dump pg-0001" in detail and "identical" in detail
     assert sorted(p.suffix for p in (run / "backups").iterdir()) == [".digest", ".dump"]
 
 

@@ -6,17 +6,32 @@ import contextlib
 import signal
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 from launchlib.cli.app import EXIT_CODES, dry_run_command, main, plan_option, reports_errors, reports_option
-from launchlib.errors import RunBroken
+from launchlib.errors import RunBroken, RunError
 
 
 @main.command("rehearse", epilog=EXIT_CODES)
 @click.option(
-    "--scenario", default="latency-spike", show_default=True, help="a scenario under parameters/scenarios"
+    "--scenario",
+    default=None,
+    help="a scenario under parameters/scenarios [default: latency-spike]; with --all a glob of them",
+)
+@click.option(
+    "--all", "every", is_flag=True, help="rehearse every scenario (or --scenario's glob), one by one"
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="with --all: rehearse each K times",
 )
 @click.option("--run-id", default=None, help="default: <scenario>-<timestamp>")
 @reports_option
@@ -41,9 +56,13 @@ from launchlib.errors import RunBroken
     " through the Docker Engine (DOCKER_HOST)",
 )
 @click.option("--dry-run", is_flag=True, help="check everything the rehearsal needs, run nothing")
+@click.option("--warroom", is_flag=True, help="serve the live war-room page beside it; prints its URL")
+@click.option("--warroom-port", type=click.IntRange(1, 65535), default=8867, show_default=True)
 @reports_errors
 def rehearse(
-    scenario: str,
+    scenario: str | None,
+    every: bool,
+    repeat: int,
     run_id: str | None,
     reports: Path,
     target_url: str,
@@ -52,37 +71,69 @@ def rehearse(
     signoffs: Path,
     docker_project: str,
     dry_run: bool,
+    warroom: bool,
+    warroom_port: int,
 ) -> None:
     """Run a whole launch rehearsal, phase by phase; prints the report's path."""
     from launchlib.runner.console import Console  # lazy: loaded when this command runs
     from launchlib.runner.rehearse import exit_code  # lazy: loaded when this command runs
     from launchlib.runner.rehearse import rehearse as run  # lazy: loaded when this command runs
 
-    reports = reports.absolute()
-    if dry_run:
-        dry_run_command(
-            scenario=scenario,
-            run_id=run_id,
-            reports=reports,
-            target_url=target_url,
-            compress=compress,
-            plan_path=plan_path,
-            signoffs=signoffs,
-            docker_project=docker_project,
-        )
+    common: dict[str, Any] = {
+        "reports": reports.absolute(),
+        "target_url": target_url,
+        "compress": compress,
+        "plan_path": plan_path,
+        "signoffs": signoffs,
+    }
+    if every:
+        _rehearse_all(scenario, repeat, run_id, dry_run, common)
         return
-    _, m = run(
-        scenario,
-        run_id=run_id,
-        reports=reports,
-        target_url=target_url,
-        compress=compress,
-        plan_path=plan_path,
-        signoffs=signoffs,
-        console=Console(),
-        docker_project=docker_project,
-    )
+    scenario = scenario or "latency-spike"
+    if dry_run:
+        dry_run_command(scenario=scenario, run_id=run_id, docker_project=docker_project, **common)
+        return
+    with contextlib.ExitStack() as parts:
+        if warroom:
+            run_id = run_id or f"{Path(scenario).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+            parts.enter_context(_war_room_beside(common["reports"] / run_id, warroom_port, compress))
+        _, m = run(scenario, run_id=run_id, console=Console(), docker_project=docker_project, **common)
     sys.exit(exit_code(m))
+
+
+@contextlib.contextmanager
+def _war_room_beside(run_dir: Path, port: int, compress: float) -> Iterator[None]:
+    """The war-room page of the rehearsal about to start, stopped when it ends."""
+    from launchlib.report.warroom_page import PageServer, plan_interval_s, tick_for  # lazy: --warroom only
+
+    with PageServer(run_dir, port=port, tick_s=tick_for(plan_interval_s(), compress)) as page:
+        click.echo(
+            f"war room: {page.url} (live while the rehearsal runs; later: launchlib warroom {run_dir.name})"
+        )
+        yield
+    click.echo("war room page stopped")
+
+
+def _rehearse_all(
+    pattern: str | None, repeat: int, run_id: str | None, dry_run: bool, common: dict[str, Any]
+) -> None:
+    from launchlib.runner.console import Console  # lazy: loaded when this command runs
+    from launchlib.runner.matrix import (
+        rehearse_all,
+        scenarios_matching,
+    )  # lazy: loaded when this command runs
+
+    if run_id is not None:
+        raise RunError("--run-id: not with --all (each rehearsal is named <scenario>-<stamp>)")
+    if dry_run:
+        for name in scenarios_matching(pattern):
+            dry_run_command(scenario=name, **common)
+        return
+    matrix = rehearse_all(pattern, repeat=repeat, console=Console(), **common)
+    missed = f"; missed: {', '.join(matrix.missed)}" if matrix.missed else ""
+    click.echo(f"held: {len(matrix.table) - len(matrix.missed)} of {len(matrix.table)} scenarios{missed}")
+    click.echo(f"fidelity table: {matrix.page}")
+    sys.exit(matrix.exit_code)
 
 
 @main.command("run-phase", epilog=EXIT_CODES)

@@ -24,6 +24,7 @@ from launchlib.plan.model import Plan, Trigger, TriggerTier
 from launchlib.plan.thresholds import Condition
 from launchlib.plan.thresholds import ConditionMetric as CM
 from launchlib.runfolder.records import Decision, Evidence, Firing
+from launchlib.runfolder.status import TriggerState
 
 __all__ = ["Decision", "Evidence", "Firing", "TriggerEngine", "TriggerRule", "evaluate"]
 
@@ -84,6 +85,8 @@ class TriggerEngine:
         self.events: list[tuple[float, str]] = []
         self.evaluated = 0  # last evaluation index k done
         self._run_start: dict[str, float | None] = {r.trigger.id: None for r in self.rules}
+        self._latest: dict[str, float] = {}  # each trigger's value at the latest evaluation
+        self._latest_t: float | None = None
         self.fired: dict[str, Firing] = {}
         self._history: list[pd.DataFrame] = []
         self._measured: dict[str, np.ndarray] = {}  # p95 in ms behind each degradation value
@@ -246,6 +249,9 @@ class TriggerEngine:
                     self.fired[tid] = Firing(id=tid, tier=r.tier.id, first_at=float(t[i]), evidence=ev)
                     new.append(self.fired[tid])
             self._run_start[tid] = start
+            if len(value):
+                self._latest[tid] = float(value[-1])
+        self._latest_t = float(t[-1]) if len(t) else self._latest_t
         self._history.append(
             pd.DataFrame(
                 {
@@ -261,6 +267,33 @@ class TriggerEngine:
     def pending(self) -> list[str]:
         """Triggers whose condition holds now but whose ``for`` period has not yet elapsed."""
         return [tid for tid, start in self._run_start.items() if start is not None and tid not in self.fired]
+
+    def states(self) -> list[TriggerState]:
+        """Each trigger at the latest evaluation: quiet, pending (held so far against its ``for``)
+        or fired; values and durations as the plan states them (launch seconds)."""
+        out = []
+        for r in self.rules:
+            tid, c = r.trigger.id, r.trigger.condition
+            start, fired = self._run_start[tid], self.fired.get(tid)
+            value = self._latest.get(tid)
+            held = (
+                0.0 if start is None or self._latest_t is None else (self._latest_t - start) * self.compress
+            )
+            out.append(
+                TriggerState(
+                    id=tid,
+                    tier=r.tier.id,
+                    state="fired" if fired else "pending" if start is not None else "quiet",
+                    value=None if value is None or math.isnan(value) else value,
+                    op=c.op.value if c.op else "event",
+                    threshold=c.threshold,
+                    unit=c.unit.value if c.unit else "",
+                    held_s=held,
+                    for_s=r.hold * self.compress,
+                    fired_at=fired.first_at if fired else None,
+                )
+            )
+        return out
 
     def decision(self) -> Decision:
         """``rollback`` once a trigger fired; on a less urgent tier only after ``settle_s``.

@@ -26,12 +26,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from launchlib.errors import RunError
 from launchlib.evaluation.triggers import TriggerEngine
+from launchlib.launch.confirm import Confirmation
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric
 from launchlib.probing.sampler import Row, Sampler, samples_frame
@@ -40,11 +40,10 @@ from launchlib.runfolder.events import (
     Event,
     append_jsonl,
     event_time,
-    read_json,
-    write_json,
 )
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
+from launchlib.runfolder.status import MonitorStatus, read_status, write_status
 
 __all__ = ["LiveStatus", "Monitor", "gap_limit_s", "wait_for_samples"]
 
@@ -84,15 +83,15 @@ class LiveStatus:
     fired: list[str]
 
 
-def wait_for_samples(run_dir: Path | str, until: float, timeout_s: float) -> dict[str, Any]:
+def wait_for_samples(run_dir: Path | str, until: float, timeout_s: float) -> MonitorStatus | None:
     """Wait (at most ``timeout_s``) until the watching monitor has written its samples up to
     ``until`` (it writes a part about once a second); returns its last status."""
     path = RunFolder(run_dir).monitor_file
-    status = read_json(path) or {}
+    status = read_status(path)
     deadline = time.time() + timeout_s
-    while float(status.get("written_until") or 0.0) < until and time.time() < deadline:
+    while (status is None or status.written_until < until) and time.time() < deadline:
         time.sleep(0.1)
-        status = read_json(path) or status
+        status = read_status(path) or status
     return status
 
 
@@ -121,6 +120,8 @@ class Monitor:
         self.on_firing: Callable[[FiringRecord], None] | None = None  # e.g. post it to the war room
         # the decision to whoever runs the launch in this process (the file is the durable record)
         self.on_decision: Callable[[DecisionRecord], None] | None = None
+        # proposals on the plan's confirm tiers, and their answers (read back from the run folder)
+        self.confirmation = Confirmation(plan, self.run_dir, compress)
         self.samples = 0
         self.written_until = 0.0  # newest sample time on disk
         self._last_ts: float | None = None  # newest sample time seen
@@ -131,6 +132,7 @@ class Monitor:
         self._thread = threading.Thread(target=self._run, name="launchlib-monitor", daemon=True)
         self._lock = threading.Lock()
         self._stopping = False
+        self._state, self._said = "running", []  # the status last written, and its trigger states
         real_gap = gap_limit_s(plan) / compress
         # a request may take the client's timeout before its row lands: never judge faster than that
         self.stall_limit_s = max(real_gap, target.timeout_s + 1.0)
@@ -138,11 +140,11 @@ class Monitor:
     # -- lifecycle ----------------------------------------------------------------------
     def claim(self) -> None:
         """Refuse to start when another monitor is alive on this run (its status names its pid)."""
-        status = read_json(RunFolder(self.run_dir).monitor_file)
-        if not status or status.get("state") not in ("running", "watching"):
+        status = read_status(RunFolder(self.run_dir).monitor_file)
+        if status is None or status.state not in ("running", "watching"):
             return
-        pid = status.get("pid")
-        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+        pid = status.pid
+        if pid is not None and pid != os.getpid() and _alive(pid):
             raise RunError(
                 f"{self.run_dir}: a monitor (pid {pid}) is already watching this run; stop it first"
             )
@@ -230,15 +232,20 @@ class Monitor:
     def _evaluate(self, now: float) -> None:
         if self.engine is None:
             return
-        for f in self.engine.advance(now):
+        firings = self.engine.advance(now)
+        if [(t.id, t.state) for t in self.engine.states()] != self._said:  # the war room sees it at once
+            self._status(self._state)
+        for f in firings:
             fired = FiringRecord(**dict(f), recorded_at=time.time(), after_decision=self._decided)
             append_jsonl(RunFolder(self.run_dir).decisions_file, fired.model_dump(mode="json"))
             if self.on_firing is not None and not fired.after_decision:
                 self.on_firing(fired)  # returns at once: deliveries run in threads of their own
         d = self.engine.decision()
         if d.decision == "rollback" and not self._decided:
+            decided = self.confirmation.resolve(d)  # a confirm tier proposes and waits for its answer
+            if decided is None:
+                return
             self._decided = True
-            decided = DecisionRecord(**dict(d), recorded_at=time.time())
             append_jsonl(RunFolder(self.run_dir).decisions_file, decided.model_dump(mode="json"))
             if self.on_decision is not None:
                 self.on_decision(decided)
@@ -257,20 +264,22 @@ class Monitor:
         self._status("watching" if self.engine is not None else "running")
 
     def _status(self, state: str) -> None:
-        write_json(
-            RunFolder(self.run_dir).monitor_file,
-            {
-                "state": state,
-                "target": self.target.base_url,
-                "rate": self.rate,
-                "compress": self.compress,
-                "deploy_at": self.deploy_at,
-                "samples": self.samples,
-                "written_until": self.written_until,
-                "updated": time.time(),
-                "pid": os.getpid(),
-            },
+        self._state = state
+        triggers = [] if self.engine is None else self.engine.states()
+        self._said = [(t.id, t.state) for t in triggers]
+        status = MonitorStatus(
+            state=state,
+            target=self.target.base_url,
+            rate=self.rate,
+            compress=self.compress,
+            deploy_at=self.deploy_at,
+            samples=self.samples,
+            written_until=self.written_until,
+            updated=time.time(),
+            pid=os.getpid(),
+            triggers=triggers,
         )
+        write_status(RunFolder(self.run_dir).monitor_file, status)
 
     # -- for the console ------------------------------------------------------------------
     def live(self, span_s: float = 2.0) -> LiveStatus:

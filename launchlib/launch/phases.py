@@ -24,16 +24,14 @@ from launchlib.runfolder.events import (
     Event,
     first_event,
     read_events,
-    read_json,
     read_run_samples,
     record_event,
 )
-from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.records import (
     DecisionRecord,
-    FiringRecord,
     GateRecord,
     ItemState,
+    Line,
     read_decisions,
     rollback_decision,
     wait_for_decision,
@@ -61,7 +59,7 @@ def _items(ctx: PhaseContext, checks: dict[str, CheckResult]) -> list[ItemState]
     ]
 
 
-def _firings(ctx: PhaseContext, since: float) -> list[FiringRecord | DecisionRecord]:
+def _firings(ctx: PhaseContext, since: float) -> list[Line]:
     return [r for r in read_decisions(ctx.run_dir) if r.recorded_at >= since]
 
 
@@ -134,10 +132,10 @@ def _announce(ctx: PhaseContext, gate: GateRecord, event: str, yes: str, no: str
 
 def _coverage(ctx: PhaseContext, start: float, end: float) -> str:
     """Why the monitor's samples of ``[start, end]`` are too few to judge this phase ('' if enough)."""
-    if read_json(RunFolder(ctx.run_dir).monitor_file) is None:
-        return "no monitor is watching this run (start `launchlib monitor` or run T-0 here)"
     status = wait_for_samples(ctx.run_dir, end - 0.5, timeout_s=3.0)
-    rate = float(status.get("rate", 0.0))
+    if status is None:
+        return "no monitor is watching this run (start `launchlib monitor` or run T-0 here)"
+    rate = status.rate
     end -= 1.0  # requests still in flight at the end of the phase land after it
     if end - start < 2.0 or rate <= 0:
         return ""  # too short to judge

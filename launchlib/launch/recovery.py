@@ -30,8 +30,9 @@ from launchlib.launch.monitor import PART_S, wait_for_samples
 from launchlib.plan.model import Item
 from launchlib.probing.probes import CheckResult
 from launchlib.probing.sampler import sample
-from launchlib.runfolder.events import Event, event_time, read_json, read_run_samples
+from launchlib.runfolder.events import Event, event_time, read_run_samples
 from launchlib.runfolder.files import RunFolder
+from launchlib.runfolder.status import read_status
 
 __all__ = ["performance_as_before"]
 
@@ -39,9 +40,9 @@ MIN_BASELINE = 200  # samples before the deploy for a comparison to mean somethi
 
 
 def _monitor_watching(ctx: PhaseContext) -> bool:
-    status = read_json(RunFolder(ctx.run_dir).monitor_file) or {}
-    fresh = time.time() - float(status.get("updated") or 0.0) < 5.0  # a monitor that died says nothing
-    return status.get("state") == "watching" and fresh
+    status = read_status(RunFolder(ctx.run_dir).monitor_file)
+    fresh = status is not None and time.time() - status.updated < 5.0  # a monitor that died says nothing
+    return status is not None and status.state == "watching" and fresh
 
 
 def _short(ctx: PhaseContext, window: pd.DataFrame) -> bool:

@@ -116,6 +116,9 @@ def check_plan(plan: Plan) -> list[tuple[Loc, str]]:
             out.append((("rollback", "tiers", ti, "id"), f"duplicate tier {tier.id.value!r}"))
         if tier.until_s < tier.from_s:
             out.append((("rollback", "tiers", ti, "until_s"), "tier ends before it starts"))
+        for k, role in enumerate(tier.confirm_roles if tier.confirm else []):
+            if plan.resolve_role(role) is None:
+                out.append((("rollback", "tiers", ti, "confirm_roles", k), f"unknown role {role!r}"))
         for j, trig in enumerate(tier.triggers):
             loc: Loc = ("rollback", "tiers", ti, "triggers", j)
             if trig.id in trig_ids:

@@ -295,6 +295,7 @@ class _Importer:
                     until_s=end,
                     deadline_s=end,
                     triggers=trigs,
+                    confirm=word == Tier.CONTROLLED,  # "within 1 hour": a judgement call, a person answers
                 )
             )
         return Rollback(

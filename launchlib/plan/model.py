@@ -11,12 +11,13 @@ import json
 import re
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from launchlib.plan.channels import Channel, DeliveryKind
 from launchlib.plan.environment import Environment
+from launchlib.plan.known import KNOWN_CHECKS, KNOWN_METRICS
 from launchlib.plan.thresholds import Condition, Threshold
 
 __all__ = [
@@ -55,50 +56,6 @@ __all__ = [
 ]
 
 ALL_TEAMS = "all_teams"
-
-#: Automated checks an item may name, with what each verifies.
-KNOWN_CHECKS: dict[str, str] = {
-    "health": "every component of the target reports healthy",
-    "backup_restore": "database backup taken, restored into a scratch database and compared",
-    "notify": "notification channel answers a test message",
-    "rollback_drill": "deploy and roll back on the simulator; the previous release is restored",
-    "security": "admin API refuses requests without a token and accepts a valid one",
-    "performance": "a short load test meets the launch success criteria",
-    "deploy_ready": "the candidate release is available to the deployment backend",
-    "monitoring": "metrics are reachable (Prometheus when configured, else /metrics)",
-    "alerts": "an alert raised on purpose reaches the trigger engine",
-    "deploy": "the candidate release is deployed",
-    "deploy_progress": "the deployment comes up and serves the candidate release",
-    "smoke": "automated smoke tests of every endpoint pass",
-    "trading_smoke": "an order is placed and cancelled",
-    "risk_smoke": "a risk calculation answers within its target",
-    "security_smoke": "security validation: unauthenticated admin refused, token accepted",
-    "version": "the running release is the expected one",
-    "database": "the database answers and its integrity check passes",
-    "integrity": "positions and ledger agree",
-    "triggers": "the rollback-trigger engine watches the target and none has fired",
-    "metrics": "a threshold on the monitored metrics holds",
-    "signoff": "every required item of the phase is done or waived in the sign-off ledger",
-    "release_tag": "the candidate's release tag exists in the git repository (environment.repository)",
-    "dns": "the target's host and environment.hostnames resolve",
-    "tls_certificate": "the TLS certificate of the target (https) and environment.tls_endpoints is "
-    "trusted and valid for at least environment.tls_min_days",
-    "disk_space": "free disk on the Docker host, the run folder and environment.disk_paths is at "
-    "least environment.min_free_disk_gb",
-    "prometheus_targets": "every target Prometheus scrapes is up",
-}
-
-
-#: Success metrics the kit can measure from samples (``check: metrics`` items name one of these).
-KNOWN_METRICS: dict[str, str] = {
-    "p95_latency_ms": "p95 latency of answered API, trading and risk calls",
-    "p99_latency_ms": "p99 latency of answered API, trading and risk calls",
-    "error_rate": "share of API, trading and risk calls that failed (no answer or 5xx)",
-    "availability": "share of API, trading and risk calls that did not fail",
-    "uptime": "share of /health calls that did not fail",
-    "trading_execution_ms": "p95 time the service took for orders (its own timing, else the latency seen)",
-    "risk_calculation_ms": "p95 time the service took for risk calculations (likewise)",
-}
 
 
 class _Strict(BaseModel):
@@ -235,7 +192,9 @@ class Trigger(_Strict):
 
 
 class TriggerTier(_Strict):
-    """A tier of rollback triggers with the seed's time range and rollback deadline."""
+    """A tier of rollback triggers with the seed's time range and rollback deadline. With ``confirm``
+    a firing *proposes* the rollback: one of ``confirm_roles`` accepts or rejects it within
+    ``confirm_timeout_s`` launch seconds, else ``confirm_default`` acts."""
 
     id: Tier
     title: str
@@ -243,6 +202,10 @@ class TriggerTier(_Strict):
     until_s: int = Field(gt=0)
     deadline_s: int = Field(gt=0)
     triggers: list[Trigger] = Field(default_factory=list)
+    confirm: bool = False
+    confirm_roles: list[str] = Field(default_factory=lambda: ["launch_commander"], min_length=1)
+    confirm_timeout_s: int = Field(default=600, gt=0)
+    confirm_default: Literal["rollback", "proceed"] = "rollback"
 
     @model_validator(mode="after")
     def _range(self) -> TriggerTier:

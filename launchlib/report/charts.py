@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric
 from launchlib.runfolder.events import TimelineEvent, read_run_samples
-from launchlib.runfolder.records import DecisionRecord, FiringRecord
+from launchlib.runfolder.records import FiringRecord, Line
 from launchlib.runfolder.result import PhaseResult
 
 __all__ = ["checklist_chart", "latency_chart", "monitor_chart", "show", "timeline_chart", "windowed"]
@@ -72,7 +72,7 @@ def windowed(plan: Plan, samples: pd.DataFrame, step_s: float, window_s: float) 
 def latency_chart(
     plan: Plan,
     samples: pd.DataFrame,
-    decisions: list[FiringRecord | DecisionRecord],
+    decisions: list[Line],
     compress: float,
     title: str,
 ) -> go.Figure:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from launchlib.plan.model import Plan
 from launchlib.runfolder.clock import LaunchClock
-from launchlib.runfolder.records import DecisionRecord, Firing
+from launchlib.runfolder.records import AnswerRecord, DecisionRecord, Firing, Line, ProposalRecord
 
-__all__ = ["explain_decision", "explain_firing"]
+__all__ = ["explain_decision", "explain_firing", "explain_proposals"]
 
 
 def _num(value: float | None, unit: str) -> str:
@@ -56,4 +56,32 @@ def explain_decision(
     """The decision block: when, which tier, and each cause with its evidence."""
     at = LaunchClock(origin, compress).at(decision.recorded_at) if origin is not None else "?"
     head = f"DECISION at {at}: {decision.tier} rollback"
+    if decision.answer is not None:  # a proposal a person accepted, or its timeout
+        head += " (proposed, accepted)" if decision.answer == "accept" else " (proposed, no answer in time)"
     return [head, *("  " + explain_firing(f, plan, compress, origin) for f in decision.triggers)]
+
+
+def explain_proposals(records: list[Line], compress: float, origin: float | None) -> list[str]:
+    """Each proposed rollback and what became of it: who answered, when and why, or the timeout."""
+    clock = LaunchClock(origin, compress)
+    answers = {}
+    for r in records:
+        if isinstance(r, AnswerRecord):
+            answers.setdefault(r.proposal, r)  # the first answer counts
+    out = []
+    for p in (r for r in records if isinstance(r, ProposalRecord)):
+        out.append(
+            f"PROPOSED at {clock.at(p.proposed_at)}: {p.tier} rollback ({', '.join(p.causes)});"
+            f" {' or '.join(p.roles)} to answer by {clock.at(p.deadline)}, else {p.default}"
+        )
+        a = answers.get(p.id)
+        if a is None:
+            out.append("  no answer recorded (the run ended, or a more urgent tier decided first)")
+        elif a.answer == "timeout":
+            out.append(f"  NO ANSWER by {clock.at(a.answered_at)}: the plan's default acted: {a.acted}")
+        else:
+            why = f": {a.reason}" if a.reason else ""
+            out.append(
+                f"  {a.answer.upper()}ED by {a.by} ({a.role}) at {clock.at(a.answered_at)} -> {a.acted}{why}"
+            )
+    return out

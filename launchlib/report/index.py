@@ -15,6 +15,7 @@ from pathlib import Path
 
 from launchlib.errors import RunError
 from launchlib.report.analysis import times_figure
+from launchlib.report.fidelity import latest_fidelity
 from launchlib.report.html import PLOTLY_JS
 from launchlib.report.repair import repair_run
 from launchlib.report.scorecard import verdict
@@ -77,6 +78,14 @@ def _row(r: IndexRow) -> str:
     )
 
 
+def _matrix_link(reports: Path) -> str:
+    page = latest_fidelity(reports)
+    if page is None:
+        return ""
+    link = f"<a href='{html.escape(page.name)}'>{html.escape(page.stem)}</a>"
+    return f" The plan's test matrix (<code>rehearse --all</code>): {link}."
+
+
 def write_index(reports: Path | str) -> Path:
     """Write ``reports/index.html`` (and the folder's one ``plotly.min.js`` if missing)."""
     reports = Path(reports)
@@ -98,7 +107,8 @@ def write_index(reports: Path | str) -> Path:
         f"<script src='{PLOTLY_JS}'></script><style>body{{font-family:system-ui,sans-serif;margin:1em 2em}}"
         "td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}.good{color:#2e7d32}"
         ".bad{color:#c62828}</style></head><body><h1>launchlib runs</h1>"
-        f"<p>{len(rows)} runs; times are launch seconds from the fault's onset.</p>{chart}"
+        f"<p>{len(rows)} runs; times are launch seconds from the fault's onset."
+        f"{_matrix_link(reports)}</p>{chart}"
         f"<table><tr>{head}<th>expectation</th></tr>{''.join(_row(r) for r in rows)}</table></body></html>"
     )
     out = reports / INDEX

@@ -29,7 +29,7 @@ from launchlib.runfolder.events import (
 )
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import Manifest, read_manifest
-from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
+from launchlib.runfolder.records import DecisionRecord, FiringRecord, Line, read_decisions
 from launchlib.runfolder.result import PhaseResult, read_results
 from launchlib.signoff.ledger import Event as SignEvent
 from launchlib.signoff.ledger import Ledger
@@ -54,7 +54,7 @@ class RunData:
     plan: Plan
     scenario: Scenario | None
     events: list[TimelineEvent]
-    decisions: list[FiringRecord | DecisionRecord]
+    decisions: list[Line]
     samples: pd.DataFrame
     results: dict[str, PhaseResult]
     signoffs: list[SignEvent] = field(default_factory=list)

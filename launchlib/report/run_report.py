@@ -17,7 +17,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from launchlib.errors import RunError
-from launchlib.report.explain import explain_decision
+from launchlib.report.explain import explain_decision, explain_proposals
 from launchlib.report.launch_charts import (
     class_series,
     failure_figure,
@@ -85,6 +85,12 @@ def _summary(run: RunData) -> str:
     if run.decision is not None:
         block = explain_decision(run.decision, run.plan, m.compress, run.origin)
         out += "<h3>The decision</h3><pre class='decision'>" + _e("\n".join(block)) + "</pre>"
+    if asked := explain_proposals(run.decisions, m.compress, run.origin):
+        out += (
+            "<h3>Proposed rollbacks and their answers</h3><pre class='decision'>"
+            + _e("\n".join(asked))
+            + "</pre>"
+        )
     if card is not None and card.rollback:
         deadline = card.deadline_s
         rows = [

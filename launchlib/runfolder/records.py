@@ -29,6 +29,7 @@ from launchlib.runfolder.events import DECISIONS, read_jsonl
 
 __all__ = [
     "RECORD_VERSION",
+    "AnswerRecord",
     "CheckRecord",
     "Decision",
     "DecisionRecord",
@@ -39,6 +40,8 @@ __all__ = [
     "FiringRecord",
     "GateRecord",
     "ItemState",
+    "Line",
+    "ProposalRecord",
     "Record",
     "RollbackRecord",
     "Scorecard",
@@ -111,18 +114,60 @@ class FiringRecord(Firing):
 
 
 class DecisionRecord(Decision):
-    """A ``decisions.jsonl`` line: the rollback decision as the monitor recorded it."""
+    """A ``decisions.jsonl`` line: the rollback decision as the monitor recorded it (``answer``: the
+    person's answer or the timeout that made a proposed rollback a decision)."""
 
     v: int = RECORD_VERSION
     type: Literal["decision"] = "decision"
     recorded_at: float
+    proposed_at: float | None = None
+    answer: str | None = None
 
 
-DecisionsLine = Annotated[FiringRecord | DecisionRecord, Field(discriminator="type")]
+class ProposalRecord(Record):
+    """A ``decisions.jsonl`` line: a rollback the monitor proposes on a tier the plan marks ``confirm``;
+    one of ``roles`` answers by wall time ``deadline``, else ``default`` acts."""
+
+    v: int = RECORD_VERSION
+    type: Literal["proposal"] = "proposal"
+    id: str  # names the proposal its answer refers to
+    tier: Tier
+    triggers: list[Firing]
+    proposed_at: float
+    deadline: float
+    roles: list[str]
+    default: Literal["rollback", "proceed"]
+    recorded_at: float
+
+    @property
+    def causes(self) -> list[str]:
+        return [f.id for f in self.triggers]
+
+
+class AnswerRecord(Record):
+    """A ``decisions.jsonl`` line: the answer to a proposal — accepted or rejected by a person in a
+    role (with why), or ``timeout``: nobody answered in time and the plan's default acted."""
+
+    v: int = RECORD_VERSION
+    type: Literal["answer"] = "answer"
+    proposal: str
+    answer: Literal["accept", "reject", "timeout"]
+    acted: Literal["rollback", "proceed"]
+    role: str | None = None
+    by: str | None = None
+    reason: str = ""
+    answered_at: float
+    recorded_at: float
+
+
+DecisionsLine = Annotated[
+    FiringRecord | DecisionRecord | ProposalRecord | AnswerRecord, Field(discriminator="type")
+]
+Line = FiringRecord | DecisionRecord | ProposalRecord | AnswerRecord
 _LINES: TypeAdapter[list[DecisionsLine]] = TypeAdapter(list[DecisionsLine])
 
 
-def read_decisions(run_dir: Path | str) -> list[FiringRecord | DecisionRecord]:
+def read_decisions(run_dir: Path | str) -> list[Line]:
     """Every firing and decision a run recorded, oldest first; a malformed line names its field."""
     path = Path(run_dir) / DECISIONS
     raw = read_jsonl(path)

@@ -55,6 +55,7 @@ from launchlib.runner.dryrun import fault_problems, scenario_file
 from launchlib.runner.kernels import KernelPool
 from launchlib.runner.supervisor import Supervisor, catch_signals
 from launchlib.runner.timeline import Timeline
+from launchlib.signoff.answers import load_headless_answer
 from launchlib.signoff.rules import load_signoffs
 from launchlib.simulator.process import SimProcess, embedded_simulator
 from launchlib.simulator.scenarios import Scenario, load_scenario
@@ -143,6 +144,7 @@ def _validate(
     plan, sc = load_plan(plan_path), load_scenario(scenario, Path(project_path("parameters/scenarios")))
     if signoffs:
         load_signoffs(signoffs, plan)  # a bad sign-off file is bad input: refused before anything runs
+        load_headless_answer(signoffs, plan)
     problems = [
         problem
         for phase in [*(p.id for p in plan.phases), ROLLBACK]

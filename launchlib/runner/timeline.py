@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from launchlib.errors import KernelDied, RunBroken
+from launchlib.launch.confirm import Confirmation
 from launchlib.launch.context import FiringAnnouncer
 from launchlib.launch.monitor import Monitor
 from launchlib.launch.params import PhaseParams
@@ -22,15 +23,23 @@ from launchlib.launch.phases import phase_kind
 from launchlib.launch.rollback import PHASE as ROLLBACK
 from launchlib.plan.model import PhaseKind, Plan
 from launchlib.probing.target import Target
+from launchlib.runfolder.clock import LaunchClock
 from launchlib.runfolder.events import Event, record_event
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import Manifest, Outcome, PhaseEntry, write_manifest
-from launchlib.runfolder.records import DecisionRecord, ErrorRecord, rollback_decision
+from launchlib.runfolder.records import (
+    AnswerRecord,
+    DecisionRecord,
+    ErrorRecord,
+    ProposalRecord,
+    rollback_decision,
+)
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
 from launchlib.runner.console import Console
 from launchlib.runner.execute import execute_phase
 from launchlib.runner.kernels import KernelPool
 from launchlib.runner.supervisor import Supervisor
+from launchlib.signoff.answers import answer, load_headless_answer
 
 __all__ = ["Timeline", "phase_entry"]
 
@@ -107,12 +116,48 @@ class Timeline:
             p = self.params
             self.monitor = Monitor(self.plan, Target(p.target_url), self.run_dir, compress=p.compress)
             self.monitor.on_firing = self.announcer = FiringAnnouncer(self.plan, self.run_dir, p.compress)
+            self._hear_proposals(self.monitor.confirmation)
             self.monitor.start()
             self.sup.watch(self.monitor)
             self.sup.webhook_problems = self.announcer.deliveries.problems
         if kind is PhaseKind.REVIEW and self.monitor is not None:  # the launch watch is over
             self.sup.watch(None)
             self.monitor.stop()
+
+    def _hear_proposals(self, confirmation: Confirmation) -> None:
+        """Say each proposed rollback and its answer; answer it as the sign-off file's ``decisions:``
+        says (``none``, or no entry: a person answers with ``launchlib decide``, else the timeout)."""
+        p, plan, clock = self.params, self.plan, LaunchClock.of_run
+        headless = load_headless_answer(p.signoffs, plan) if p.signoffs else None
+
+        def proposed(prop: ProposalRecord) -> None:
+            by = clock(self.run_dir, p.compress).at(prop.deadline)
+            who = " or ".join(prop.roles)
+            self.console.line(
+                f"PROPOSED rollback ({prop.tier}): {', '.join(prop.causes)}; {who} answers by {by}"
+                f" (launchlib decide {self.run_dir.name} --accept|--reject), else: {prop.default}"
+            )
+            if headless is not None and headless.answer != "none":
+                who = headless.by or plan.role(headless.role).name
+                why = headless.reason or "rehearsal: the sign-off file's answer"
+                accept = headless.answer == "accept"
+                answer(
+                    self.run_dir,
+                    plan,
+                    accept=accept,
+                    role=headless.role,
+                    by=who,
+                    reason=why,
+                    compress=p.compress,
+                )
+
+        def answered(ans: AnswerRecord) -> None:
+            at = clock(self.run_dir, p.compress).at(ans.answered_at)
+            who = f" by {ans.by} ({ans.role})" if ans.by else ""
+            why = f": {ans.reason}" if ans.reason else ""
+            self.console.line(f"ANSWER {ans.answer}{who} at {at} -> {ans.acted}{why}")
+
+        confirmation.on_proposal, confirmation.on_answer = proposed, answered
 
     def _roll_back(self, decision: DecisionRecord) -> bool:
         self.sup.announce(decision)  # the phase may have ended before the supervisor looked

@@ -124,6 +124,8 @@ def load_signoffs(path: Path | str, plan: Plan) -> dict[str, list[SignoffEntry]]
     if not path.exists():
         raise PlanError([Problem(str(path), "", "sign-off file not found")])
     data, lines = load_yaml(path)
+    if isinstance(data, dict):  # the answer to proposed rollbacks: read by load_headless_answer
+        data = {k: v for k, v in data.items() if k != "decisions"}
     try:
         raw = _SignoffFile.model_validate(data).root
     except ValidationError as exc:

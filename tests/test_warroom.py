@@ -1,0 +1,126 @@
+"""The war room's screen in a real browser: ``launchlib rehearse --warroom`` serves the live page
+(Voilà on 127.0.0.1), headless Chromium watches it change as the rehearsal runs — a trigger goes
+quiet → pending → fired, the banner shows the decision, the charts grow — and the page of the
+finished run (``launchlib warroom RUN``) shows the same end state."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import LAUNCHLIB, copy_project, free_port, person_env, require_binary, wait_until
+from test_browser import CHROMIUM, _stop_tree, _wait_http
+
+pytestmark = [pytest.mark.scenario, pytest.mark.timeout(900)]
+
+TRIGGER = "performance_degradation"  # latency-spike's first cause, on the immediate tier
+
+
+def _samples(page) -> int:  # type: ignore[no-untyped-def]
+    text = page.locator(".launchlib-samples").inner_text()
+    return int(re.match(r"(\d+) samples", text).group(1))  # type: ignore[union-attr]
+
+
+def _lines(proc: subprocess.Popen[str], into: list[str]) -> threading.Thread:
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            into.append(line.rstrip("\n"))
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    return t
+
+
+def test_the_war_room_follows_a_rehearsal_and_shows_the_finished_run(tmp_path: Path) -> None:
+    require_binary(CHROMIUM, "chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    root = copy_project(tmp_path / "project")
+    port, lines = free_port(), []
+    cmd = [
+        LAUNCHLIB,
+        "rehearse",
+        "--warroom",
+        "--warroom-port",
+        str(port),
+        "--compress",
+        "5",
+        "--run-id",
+        "live",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=root, env=person_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    reader = _lines(proc, lines)
+    url = f"http://127.0.0.1:{port}/"
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    try:
+        wait_until(lambda: any(line.startswith(f"war room: {url}") for line in lines), 60, "the war room URL")
+        _wait_http(url + "launchlib-readiness-probe", proc, tmp_path / "none.log")  # type: ignore[arg-type]
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+            try:
+                page = browser.new_page(viewport={"width": 1500, "height": 1100})
+                page.goto(url)
+                room = page.locator(".launchlib-warroom")
+                room.wait_for(timeout=120_000)
+                assert "war_room(" not in page.content()  # Voilà shows the page, not its code
+                state = room.locator(f".launchlib-trigger-{TRIGGER} .state")
+                expect(state).to_have_text("quiet", timeout=120_000)
+                first = _samples(page)
+                expect(state).to_contain_text("pending: held", timeout=180_000)
+                page.screenshot(path=str(shots / "pending.png"), full_page=True)
+                expect(state).to_contain_text("fired at T+", timeout=60_000)
+                banner = room.locator(".launchlib-banner")
+                expect(banner).to_have_attribute("data-level", "decided", timeout=60_000)
+                expect(banner).to_contain_text("DECISION at T+")
+                expect(banner).to_contain_text(TRIGGER)
+                assert _samples(page) > first  # the charts grew
+                assert room.locator(".js-plotly-plot").count() == 2  # latency and failure ratio
+                page.screenshot(path=str(shots / "decided.png"), full_page=True)
+            finally:
+                browser.close()
+        assert proc.wait(timeout=600) == 0, "\n".join(lines[-40:])
+    finally:
+        if proc.poll() is None:
+            _stop_tree(proc)  # type: ignore[arg-type]
+        reader.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert "war room page stopped" in lines, lines[-10:]
+    run_dir = root / "reports" / "live"
+
+    # the finished run: the same end state, the outcome in the banner
+    port2 = free_port()
+    with (tmp_path / "voila.log").open("wb") as log:
+        again = subprocess.Popen(
+            [LAUNCHLIB, "warroom", "live", "--port", str(port2)],
+            cwd=root,
+            env=person_env(),
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        _wait_http(f"http://127.0.0.1:{port2}/launchlib-readiness-probe", again, tmp_path / "voila.log")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+            try:
+                page = browser.new_page(viewport={"width": 1500, "height": 1100})
+                page.goto(f"http://127.0.0.1:{port2}/")
+                banner = page.locator(".launchlib-banner[data-level=decided]")
+                banner.wait_for(timeout=120_000)
+                expect(banner).to_contain_text("rolled back")
+                expect(page.locator(f".launchlib-trigger-{TRIGGER} .state")).to_contain_text("fired at T+")
+                page.screenshot(path=str(run_dir / "warroom.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        _stop_tree(again)
+    assert (run_dir / "warroom.png").stat().st_size > 20_000
