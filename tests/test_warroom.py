@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,82 @@ def test_the_war_room_follows_a_rehearsal_and_shows_the_finished_run(tmp_path: P
     finally:
         _stop_tree(again)
     assert (run_dir / "warroom.png").stat().st_size > 20_000
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_commander_answers_a_proposed_rollback_on_the_page(tmp_path: Path) -> None:
+    """A proposal waits on the page: a role the plan does not name is refused there and nothing is
+    written; the Launch Commander accepts, and the decision ledger says who, when and why."""
+    require_binary(CHROMIUM, "chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    from launchlib.launch.confirm import Confirmation
+    from launchlib.plan.files import load_plan
+    from launchlib.plan.model import Tier
+    from launchlib.runfolder.events import Event, record_event
+    from launchlib.runfolder.folder import Manifest, create_run, write_manifest
+    from launchlib.runfolder.records import AnswerRecord, Decision, Evidence, Firing, read_decisions
+
+    root = copy_project(tmp_path / "project")
+    plan = load_plan(root / "parameters/plan.yaml")
+    run = create_run(root / "reports", "asking")
+    (run / "plan.yaml").write_text((root / "parameters/plan.yaml").read_text())
+    write_manifest(
+        run,
+        Manifest(
+            run_id="asking", target="http://127.0.0.1:1", plan_hash="x", compress=1.0, started=time.time()
+        ),
+    )
+    record_event(run, Event.DEPLOYED, release="v1.0-prod-ready")
+    ev = Evidence(
+        value=90.0, op=">", threshold=60.0, window_start=0, window_end=1, samples=0, first_true=0, unit="s"
+    )
+    gap = Firing(id="monitoring_gap", tier=Tier.CONTROLLED, first_at=time.time(), evidence=ev)
+    Confirmation(plan, run).resolve(
+        Decision(decision="rollback", tier=Tier.CONTROLLED, decided_at=time.time(), triggers=[gap])
+    )
+    port, log = free_port(), tmp_path / "voila.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [LAUNCHLIB, "warroom", "asking", "--port", str(port)],
+            cwd=root,
+            env=person_env(),
+            stdout=out,
+            stderr=out,
+        )
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/launchlib-readiness-probe", proc, log)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.goto(f"http://127.0.0.1:{port}/")
+                banner = page.locator(".launchlib-banner[data-level=proposed]")
+                banner.wait_for(timeout=120_000)
+                expect(banner).to_contain_text("monitoring_gap")
+                decide = page.locator(".launchlib-decide")
+                expect(decide.locator("select")).to_have_value("Launch Commander")
+                decide.locator("input[type=text]").first.fill(" ")
+                decide.get_by_role("button", name="Accept rollback").click()
+                expect(page.locator(".launchlib-refused")).to_contain_text("--by: your name is required")
+                assert not [r for r in read_decisions(run) if isinstance(r, AnswerRecord)]
+                decide.locator("input[type=text]").first.fill("Ana Ruiz")
+                decide.locator("input[type=text]").nth(1).fill("the gap hides the trading metrics")
+                decide.get_by_role("button", name="Accept rollback").click()
+                expect(page.locator(".launchlib-answered")).to_contain_text(
+                    "accepted by Ana Ruiz (launch_commander)"
+                )
+                page.screenshot(path=str(run / "warroom-answer.png"), full_page=True)
+            finally:
+                browser.close()
+    finally:
+        _stop_tree(proc)
+    [ans] = [r for r in read_decisions(run) if isinstance(r, AnswerRecord)]
+    assert (ans.answer, ans.by, ans.role, ans.reason) == (
+        "accept",
+        "Ana Ruiz",
+        "launch_commander",
+        "the gap hides the trading metrics",
+    )

@@ -88,10 +88,13 @@ class WarRoomView:
             return Banner(
                 "proposed", f"PROPOSED ROLLBACK ({self.proposal.tier}): waiting for an answer", (asked[0],)
             )
+        answered = tuple(explain_proposals(run.decisions, m.compress, run.origin)[-2:])  # the last answer
         if self.finished:
-            return Banner("ended", f"{m.outcome.upper()} at {clock(run.launch_s(m.finished or self.now))}")
+            return Banner(
+                "ended", f"{m.outcome.upper()} at {clock(run.launch_s(m.finished or self.now))}", answered
+            )
         phase = self.current_phase() or "-"
-        return Banner("watching", f"{self.clock} · {phase} · no rollback decision")
+        return Banner("watching", f"{self.clock} · {phase} · no rollback decision", answered)
 
     def triggers(self) -> list[TriggerState]:
         """Each trigger's state: the monitor's, else (no status with states) fired ones from the

@@ -108,6 +108,7 @@ class WarRoom:
         options = [(r.title, r.id) for r in roles]
         if list(self.role.options) != options:
             self.role.options = options
+            self.role.value = options[0][1] if options else None
             self.person.value = self.person.value or (roles[0].name if roles else "")
         self.decide.layout.display = "flex"
 
