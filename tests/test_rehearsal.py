@@ -15,7 +15,7 @@ from conftest import LAUNCHLIB, ROOT, cli_env
 from launchlib.errors import RunError
 from launchlib.runfolder.folder import read_manifest
 from launchlib.runfolder.records import Scorecard
-from launchlib.runfolder.result import read_results
+from launchlib.runfolder.result import RESULT_VERSION, read_results
 from launchlib.runner.console import Console
 from launchlib.runner.rehearse import exit_code, rehearse
 from launchlib.simulator.scenarios import list_scenarios, load_scenario
@@ -72,7 +72,7 @@ def test_notebook_runs_alone_with_plain_papermill(tmp_path: Path, phase: str) ->
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = sb.read_notebook(str(out)).scraps["phase_result"].data
-    assert result["version"] == 1 and result["phase"] == phase
+    assert result["version"] == RESULT_VERSION and result["phase"] == phase
     status, reason = ALONE[phase]
     if phase == "T+1h" and not result["gate"]["go"]:
         # alone at 600x the success criteria see a few seconds of samples: a p95 of so few may miss
@@ -146,8 +146,11 @@ def test_rehearsal_scorecard_meets_the_scenario(request: pytest.FixtureRequest, 
         assert "DECISION at T+" in decision and "fired at T+" in decision, lines
         assert results["rollback"].status.value == "rolled_back"
         assert card.time_to_detect_s <= card.time_to_decide_s <= card.time_to_recover_s
-        # a ramp's deadline runs from when it becomes detectable (the scenario's detectable_at_s)
+        # a ramp's deadline runs from when it becomes detectable (derived from the scenario and the plan)
         assert card.time_to_recover_s - card.deadline_from_s <= card.deadline_s
+        if scenario == "slow-degradation":  # +100 ms (min_change_ms) of a 400-ms ramp over 1800 s: T+12m30s
+            assert 430 <= card.deadline_from_s <= 470, card
+            assert "performance_degradation's bar" in card.deadline_from_why
         assert [p.status for p in m.phases if p.phase == "T+1h"] == ["skipped"]
     else:
         assert results["T+1h"].gate.go and not card.triggers

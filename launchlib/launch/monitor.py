@@ -36,11 +36,7 @@ from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric
 from launchlib.probing.sampler import Row, Sampler, samples_frame
 from launchlib.probing.target import Target
-from launchlib.runfolder.events import (
-    Event,
-    append_jsonl,
-    event_time,
-)
+from launchlib.runfolder.events import Event, append_jsonl, first_event, read_events
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, read_decisions
 from launchlib.runfolder.status import MonitorStatus, read_status, write_status
@@ -81,6 +77,7 @@ class LiveStatus:
     failure_ratio: float | None
     pending: list[str]  # triggers whose condition holds but whose ``for`` has not elapsed
     fired: list[str]
+    restart_failures: int = 0  # failed requests of the deploy's restart, before T-0: not the candidate's
 
 
 def wait_for_samples(run_dir: Path | str, until: float, timeout_s: float) -> MonitorStatus | None:
@@ -112,6 +109,9 @@ class Monitor:
         self.compress, self.rate, self.lateness_s = compress, rate, lateness_s
         self.engine: TriggerEngine | None = None
         self.deploy_at: float | None = None
+        self.restart_from: float | None = (
+            None  # when the deploy began: its restart's failures are not the candidate's
+        )
         self._baseline: list[Row] = []
         self._part: list[Row] = []
         self._part_started = time.time()
@@ -218,7 +218,15 @@ class Monitor:
                 self._write_part()
             if self.engine is None:
                 self._baseline += rows
-                self.deploy_at = event_time(self.run_dir, Event.DEPLOYED)
+                events = read_events(self.run_dir)
+                started, deployed = (
+                    first_event(events, Event.DEPLOY_STARTED),
+                    first_event(events, Event.DEPLOYED),
+                )
+                self.restart_from = (
+                    None if started is None else started.at
+                )  # the deploy's restart, not a fault
+                self.deploy_at = None if deployed is None else deployed.at
                 if self.deploy_at is None:
                     return
                 self.engine = TriggerEngine(
@@ -296,6 +304,9 @@ class Monitor:
             for r in recent
             if classes.get(r.endpoint) == "api" and r.status > 0 and not math.isnan(r.latency_ms)
         ]
+        start, end = self.restart_from, self.deploy_at if self.deploy_at is not None else math.inf
+        restart = [r for r in recent if start is not None and start <= r.ts < end]
+        recent = [r for r in recent if not (start is not None and start <= r.ts < end)]
         failed = sum(1 for r in recent if r.status == 0 or r.status >= 500)
         launch = None if self.deploy_at is None else (now - self.deploy_at) * self.compress
         return LiveStatus(
@@ -305,4 +316,5 @@ class Monitor:
             failure_ratio=failed / len(recent) if recent else None,
             pending=pending,
             fired=fired,
+            restart_failures=sum(1 for r in restart if r.status == 0 or r.status >= 500),
         )

@@ -19,6 +19,7 @@ from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric as CM
 from launchlib.report.run_data import Marker, RunData
 from launchlib.runfolder.clock import clock
+from launchlib.runfolder.events import Event
 
 __all__ = [
     "class_series",
@@ -305,6 +306,17 @@ def failure_figure(run: RunData, series: pd.DataFrame | None = None) -> go.Figur
     _thresholds(fig, lines)
     x0, x1 = _x_range(run, s)
     _mark(fig, run, run.markers(), x0, x1)
+    started = run.event_at(Event.DEPLOY_STARTED)
+    if started is not None and run.origin is not None and started < 0:  # its 503s are not the candidate's
+        fig.add_vrect(
+            x0=started,
+            x1=0.0,
+            fillcolor="#9e9e9e",
+            opacity=0.25,
+            line_width=0,
+            annotation_text="deploy restart",
+            annotation_position="top left",
+        )
     _layout(fig, "Failure ratio by endpoint class: status 0 or ≥ 500 over the trigger window", x0, x1, 440)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", title_text="failed")
     return fig

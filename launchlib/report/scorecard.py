@@ -16,8 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from launchlib.plan.model import Plan
+from launchlib.report.ramps import ramp_detectable_at
 from launchlib.runfolder.clock import LaunchClock, clock
-from launchlib.runfolder.events import Event, TimelineEvent, first_event, read_events
+from launchlib.runfolder.events import Event, TimelineEvent, first_event, read_events, read_run_samples
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, Scorecard, read_decisions
 from launchlib.simulator.scenarios import Scenario
 
@@ -80,14 +81,38 @@ def score(
         failed_phases=sorted(failed_phases or []),
     )
     rec = card.time_to_recover_s
-    late_start = 0.0  # a fault that starts below the thresholds: the deadline runs from when it is visible
-    if scenario and scenario.expect.detectable_at_s is not None and onset_s is not None:
-        late_start = max(0.0, scenario.expect.detectable_at_s - onset_s)
+    # a fault that starts below the thresholds: the deadline runs from when it is visible
+    late_start, card.deadline_from_why = _late_start(run_dir, plan, scenario, origin, onset_s)
     card.deadline_from_s = late_start
     card.within_deadline = None if deadline is None or rec is None else rec - late_start <= deadline
     card.mismatches = _mismatches(card, scenario) if scenario else []
     card.as_expected = not card.mismatches if scenario else None
     return card
+
+
+def _late_start(
+    run_dir: Path, plan: Plan, scenario: Scenario | None, origin: float | None, onset_s: float | None
+) -> tuple[float, str]:
+    """Launch seconds after the onset from which the tier's deadline counts, and why: the
+    scenario's own ``detectable_at_s``, else when a latency ramp crosses the plan's bar."""
+    if scenario is None or onset_s is None:
+        return 0.0, ""
+    if scenario.expect.detectable_at_s is not None:
+        return max(0.0, scenario.expect.detectable_at_s - onset_s), "set by the scenario (detectable_at_s)"
+    if origin is None or not any(f.ramp_to_ms for f in scenario.faults):
+        return 0.0, ""
+    samples = read_run_samples(run_dir)
+    before = samples[(samples["ts"] < origin) & (samples["status"] > 0)]
+    classes = before["endpoint"].astype(str).map(plan.monitoring.endpoint_classes)
+
+    def baseline_ms(of: tuple[str, ...]) -> float | None:
+        lat = before.loc[classes.isin(of), "latency_ms"].dropna()
+        return float(lat.quantile(0.95)) if len(lat) >= plan.monitoring.min_samples else None
+
+    found = ramp_detectable_at(plan, scenario, baseline_ms)
+    if found is None or found.launch_s <= onset_s:
+        return 0.0, ""
+    return found.launch_s - onset_s, f"{found.why} at {clock(found.launch_s)}"
 
 
 def not_scored(card: Scorecard, why: str) -> Scorecard:
@@ -196,6 +221,10 @@ def describe(card: Scorecard) -> list[str]:
         if card.deadline_s is not None and rec is not None:
             inside = "inside" if card.within_deadline else "OUTSIDE"
             sentence += f": {inside} the {card.tier} tier's deadline of {_dur(card.deadline_s)}"
+            if card.deadline_from_s:
+                sentence += (
+                    f", counted from {_dur(card.deadline_from_s)} after the onset ({card.deadline_from_why})"
+                )
         elif rec is None:
             sentence += ": the post-rollback checks never went green"
         out.append(sentence[0].upper() + sentence[1:] + ".")

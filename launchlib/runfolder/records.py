@@ -320,6 +320,7 @@ class Scorecard(Record):
     tier: Tier | None = None
     deadline_s: float | None = None
     deadline_from_s: float = 0.0
+    deadline_from_why: str = ""  # why the deadline counts from later than the onset (a ramp)
     within_deadline: bool | None = None
     triggers: list[str] = Field(default_factory=list)
     noise: list[str] = Field(default_factory=list)

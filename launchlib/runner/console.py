@@ -71,6 +71,8 @@ class Console:
 def _status_text(live: LiveStatus) -> str:
     p95 = "-" if live.api_p95_ms is None else f"{live.api_p95_ms:.0f} ms"
     fail = "-" if live.failure_ratio is None else f"{live.failure_ratio:.1%}"
+    if live.restart_failures:  # the deploy's restart: said apart, never counted as the candidate's
+        fail += f" (+{live.restart_failures} during the deploy's restart)"
     pending = ", ".join(live.pending) or "none"
     fired = f"  fired: {', '.join(live.fired)}" if live.fired else ""
     assert live.launch_s is not None
