@@ -201,3 +201,21 @@ def test_a_phase_result_of_the_previous_version_still_reads(tmp_path: Path) -> N
         "done",
         True,
     )
+
+
+def test_the_monitors_status_of_the_previous_version_still_reads(tmp_path: Path) -> None:
+    """A status written before ``v`` and trigger states reads as version 1; a newer one is refused."""
+    from launchlib.runfolder.status import STATUS_VERSION, read_status
+
+    path = tmp_path / "monitor.json"
+    assert read_status(path) is None
+    old = {"state": "watching", "target": "http://127.0.0.1:1", "rate": 100.0, "samples": 5, "pid": 7}
+    path.write_text(json.dumps(old))
+    got = read_status(path)
+    assert got is not None and (got.v, got.state, got.pid, got.triggers) == (1, "watching", 7, [])
+    path.write_text(json.dumps(old | {"v": STATUS_VERSION + 1}))
+    with pytest.raises(RunError, match=rf"monitor.json: v {STATUS_VERSION + 1} is newer"):
+        read_status(path)
+    path.write_text(json.dumps(old | {"samples": "many"}))
+    with pytest.raises(RunError, match=r"monitor.json: samples: "):
+        read_status(path)

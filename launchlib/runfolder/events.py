@@ -17,7 +17,7 @@ import os
 import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -40,6 +40,7 @@ __all__ = [
     "read_json",
     "read_jsonl",
     "read_run_samples",
+    "read_versioned",
     "record_event",
     "refuse_if_sealed",
     "write_json",
@@ -154,20 +155,30 @@ def record_event(run_dir: Path | str, event: Event, at: float | None = None, **i
     return rec
 
 
+V = TypeVar("V", bound=BaseModel)
+
+
+def read_versioned(model: type[V], raw: dict[str, Any], newest: int, where: str) -> V:
+    """A record of a run file that carries its schema version ``v`` (absent: version 1, written
+    before the field existed); a malformed or newer one is a RunError naming ``where`` and the field."""
+    try:
+        rec = model.model_validate({"v": 1, **raw})
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise RunError(f"{where}: {'.'.join(map(str, e['loc']))}: {e['msg']}") from None
+    version = int(getattr(rec, "v", 1))
+    if version > newest:
+        raise RunError(f"{where}: v {version} is newer than this kit reads ({newest})")
+    return rec
+
+
 def read_events(run_dir: Path | str) -> list[TimelineEvent]:
     """Every timeline event of a run, oldest first; a line this kit cannot read is named."""
     path = Path(run_dir) / EVENTS
-    out = []
-    for n, raw in enumerate(read_jsonl(path), 1):
-        try:
-            rec = TimelineEvent.model_validate({"v": 1, **raw})
-        except ValidationError as exc:
-            e = exc.errors()[0]
-            raise RunError(f"{path}:{n}: {'.'.join(map(str, e['loc']))}: {e['msg']}") from None
-        if rec.v > EVENT_VERSION:
-            raise RunError(f"{path}:{n}: v {rec.v} is newer than this kit reads ({EVENT_VERSION})")
-        out.append(rec)
-    return out
+    return [
+        read_versioned(TimelineEvent, raw, EVENT_VERSION, f"{path}:{n}")
+        for n, raw in enumerate(read_jsonl(path), 1)
+    ]
 
 
 def first_event(events: list[TimelineEvent], kind: Event, phase: str | None = None) -> TimelineEvent | None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from launchlib.errors import RunError
 from launchlib.plan.model import Tier
-from launchlib.runfolder.events import read_json, write_json
+from launchlib.runfolder.events import read_json, read_versioned, write_json
 
 __all__ = ["STATUS_VERSION", "MonitorStatus", "TriggerState", "read_status", "write_status"]
 
@@ -62,14 +61,7 @@ def read_status(path: Path) -> MonitorStatus | None:
     raw = read_json(path)
     if raw is None:
         return None
-    try:
-        status = MonitorStatus.model_validate({"v": 1, **raw})
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        raise RunError(f"{path}: {'.'.join(map(str, e['loc']))}: {e['msg']}") from None
-    if status.v > STATUS_VERSION:
-        raise RunError(f"{path}: v {status.v} is newer than this kit reads ({STATUS_VERSION})")
-    return status
+    return read_versioned(MonitorStatus, raw, STATUS_VERSION, str(path))
 
 
 def write_status(path: Path, status: MonitorStatus) -> None:
