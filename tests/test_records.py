@@ -219,3 +219,27 @@ def test_the_monitors_status_of_the_previous_version_still_reads(tmp_path: Path)
     path.write_text(json.dumps(old | {"samples": "many"}))
     with pytest.raises(RunError, match=r"monitor.json: samples: "):
         read_status(path)
+
+
+def test_the_outbox_is_typed_and_reads_lines_of_the_previous_version(tmp_path: Path) -> None:
+    from launchlib.runfolder.notes import NOTE_VERSION, Recipient, read_notifications, record_notification
+
+    old = {
+        "at": 5.0,
+        "phase": "T-0",
+        "kind": "status",
+        "message": "deployed",
+        "to": [{"role": "cto", "name": "Ana"}],
+    }
+    (tmp_path / "notifications.jsonl").write_text(json.dumps(old) + "\n")
+    record_notification(
+        tmp_path, "monitor", "trigger", "error_rate fired", [Recipient(role="devops_lead", name="Sam")]
+    )
+    first, second = read_notifications(tmp_path)
+    assert (first.v, first.kind, first.recipients()) == (1, "status", "Ana (cto)")
+    assert (second.v, second.phase, second.message) == (NOTE_VERSION, "monitor", "error_rate fired")
+    with (tmp_path / "notifications.jsonl").open("a") as fh:
+        fh.write(json.dumps({"at": 6.0, "kind": "status"}) + "\n")
+        fh.write("{}\n")
+    with pytest.raises(RunError, match=r"notifications.jsonl:3: message: Field required"):
+        read_notifications(tmp_path)

@@ -29,6 +29,7 @@ from launchlib.runfolder.clock import LaunchClock
 from launchlib.runfolder.events import Event, append_jsonl, event_time, record_event
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import create_run
+from launchlib.runfolder.notes import Recipient, record_notification
 from launchlib.runfolder.records import FiringRecord
 from launchlib.signoff.ledger import Ledger
 from launchlib.signoff.rules import SignoffEntry, load_signoffs
@@ -126,10 +127,9 @@ class PhaseContext:
         plan's webhook channels off this path (``wait``: a channel test waits for the outcome), and
         delivered where a channel confirms it (the simulator's war-room channel in a rehearsal)."""
         people = [
-            {"role": r, "name": self.plan.role(r).name, "contact": self.plan.role(r).contact} for r in roles
+            Recipient(role=r, name=self.plan.role(r).name, contact=self.plan.role(r).contact) for r in roles
         ]
-        rec = {"at": time.time(), "phase": self.phase, "kind": kind, "message": message, "to": people}
-        append_jsonl(RunFolder(self.run_dir).notifications_file, rec)
+        note = record_notification(self.run_dir, self.phase, kind, message, people)
         msg = Message(
             event=event or kind,
             title=title or kind.replace("_", " ").upper(),
@@ -149,7 +149,7 @@ class PhaseContext:
                 return Notified(True, hooks, f"recorded in notifications.jsonl{via or '; webhooks sent'}")
             return Notified(True, 0, "recorded in notifications.jsonl; no delivery channel configured")
         try:
-            n = int(sim.command("notify", **rec).get("delivered", 0))
+            n = int(sim.command("notify", **note.model_dump(mode="json")).get("delivered", 0))
         except TargetError as exc:
             return Notified(True, hooks, f"recorded in notifications.jsonl; not delivered: {exc}{via}")
         return Notified(
@@ -284,11 +284,8 @@ class FiringAnnouncer:
         chain = self.plan.escalation_chain(trig.incident) if trig else []
         origin = LaunchClock.of_run(self.run_dir, self.compress).origin
         text = explain_firing(firing, self.plan, self.compress, origin)
-        people = [{"role": r.id, "name": r.name, "contact": r.contact} for r in chain]
-        append_jsonl(
-            RunFolder(self.run_dir).notifications_file,
-            {"at": time.time(), "phase": "monitor", "kind": "trigger", "message": text, "to": people},
-        )
+        people = [Recipient(role=r.id, name=r.name, contact=r.contact) for r in chain]
+        record_notification(self.run_dir, "monitor", "trigger", text, people)
         self.deliveries.send(
             Message(
                 event="trigger_fired",

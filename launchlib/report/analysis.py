@@ -200,9 +200,7 @@ def incident_table(runs: list[RunData]) -> pd.DataFrame:
         cause = d.triggers[0].id if d.triggers else ""
         cls, kind = classify_incident(r.plan, cause, d.tier)
         detected = min((r.launch_s(f.first_at) for f in r.firings if f.id in d.causes), default=None)
-        acked = next(
-            (r.launch_s(float(n["at"])) for n in r.notifications if n.get("kind") == "rollback"), None
-        )
+        acked = next((r.launch_s(n.at) for n in r.notifications if n.kind == "rollback"), None)
         decided = r.launch_s(d.recorded_at)
         resolved = r.event_at(Event.POST_CHECKS_GREEN)
         rows.append(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -24,11 +23,11 @@ from launchlib.runfolder.events import (
     TimelineEvent,
     first_event,
     read_events,
-    read_jsonl,
     read_run_samples,
 )
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import Manifest, read_manifest
+from launchlib.runfolder.notes import Notification, read_notifications
 from launchlib.runfolder.records import DecisionRecord, FiringRecord, Line, read_decisions
 from launchlib.runfolder.result import PhaseResult, read_results
 from launchlib.signoff.ledger import Event as SignEvent
@@ -58,7 +57,7 @@ class RunData:
     samples: pd.DataFrame
     results: dict[str, PhaseResult]
     signoffs: list[SignEvent] = field(default_factory=list)
-    notifications: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
 
     @property
     def origin(self) -> float | None:
@@ -140,7 +139,6 @@ def load_run(run_dir: Path | str, *, with_results: bool = True) -> RunData:
     signoffs: list[SignEvent] = []
     if folder.ledger_file.exists():
         signoffs = Ledger(folder.ledger_file, m.run_id).history()
-    notes = folder.notifications_file
     return RunData(
         run_dir=run_dir,
         manifest=m,
@@ -151,5 +149,5 @@ def load_run(run_dir: Path | str, *, with_results: bool = True) -> RunData:
         samples=read_run_samples(run_dir),
         results=read_results(run_dir) if with_results else {},
         signoffs=signoffs,
-        notifications=read_jsonl(notes) if notes.exists() else [],
+        notifications=read_notifications(run_dir),
     )

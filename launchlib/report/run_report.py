@@ -191,10 +191,7 @@ def _failing(event: TimelineEvent) -> str:
 def _messages(run: RunData) -> str:
     rows = []
     for n in run.notifications:
-        to = ", ".join(f"{p.get('name')} ({p.get('role')})" for p in n.get("to", []))
-        rows.append(
-            (clock(run.launch_s(float(n["at"]))), n.get("phase", ""), n.get("kind", ""), to, n.get("message"))
-        )
+        rows.append((clock(run.launch_s(n.at)), n.phase, n.kind, n.recipients(), n.message))
     return _table(["when", "phase", "kind", "to", "message"], rows)
 
 

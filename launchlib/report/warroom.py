@@ -154,11 +154,9 @@ class WarRoomView:
     def messages_html(self, last: int = 12) -> str:
         e, rows = html.escape, []
         for n in self.run.notifications[-last:]:
-            to = ", ".join(f"{p.get('name')} ({p.get('role')})" for p in n.get("to", []))
             rows.append(
-                f"<tr><td>{e(clock(self.run.launch_s(float(n['at']))))}</td>"
-                f"<td>{e(str(n.get('kind', '')))}</td>"
-                f"<td>{e(to)}</td><td>{e(str(n.get('message', ''))[:160])}</td></tr>"
+                f"<tr><td>{e(clock(self.run.launch_s(n.at)))}</td><td>{e(n.kind)}</td>"
+                f"<td>{e(n.recipients())}</td><td>{e(n.message[:160])}</td></tr>"
             )
         if not rows:
             return "<p class='launchlib-messages'>No message sent yet.</p>"
