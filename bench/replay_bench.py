@@ -1,8 +1,9 @@
 """Replay of 10 million samples from Parquet, against DuckDB and a plain pandas rolling quantile.
 
 Run: .venv/bin/python bench/replay_bench.py [--rows N]
-Prints the replay's wall time and peak memory (the CLI in a child process, imports included),
-DuckDB's quantile_cont grouped by 10-s window, pandas rolling('60s').quantile, and the ratios;
+Prints the replay's wall time and peak memory (the CLI in a child process, imports included), the
+equal-work DuckDB SQL (the same decisions: ``bench/equal_work_sql.py``) and the ratio, DuckDB's
+tumbling-window quantile_cont grouped by 10-s window, pandas rolling('60s').quantile, and the ratios;
 then a 20-variant what-if grid against 20 single replays, and what DuckDB takes to compute the
 per-bucket counts and latency histograms the trigger engine judges from (the least a DuckDB batch
 engine would have to do), against its own windowed quantile.
@@ -85,6 +86,7 @@ def main() -> None:
             f"-> replay / duckdb = {warm_s / duck_s:.1f}x"
         )
 
+        _equal_work(plan, path, deploy, warm_s)
         _what_if(plan, path, deploy)
         _duckdb_bins(con, path, deploy, duck_s)
 
@@ -98,6 +100,26 @@ def main() -> None:
                 f"pandas rolling('60s').quantile(0.95): {pandas_s:.2f} s "
                 f"-> pandas / replay = {pandas_s / warm_s:.1f}x"
             )
+
+
+def _equal_work(plan, path: Path, deploy: float, warm_s: float) -> None:
+    """The SQL a user would write for replay's decisions (``bench/equal_work_sql.py``), on the same
+    file: its time against replay's, and whether the two fire the same triggers at the same steps."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from equal_work_sql import sql_first_firings
+
+    from launchlib.evaluation.sources import read_samples
+    from launchlib.evaluation.triggers import evaluate
+
+    t = time.perf_counter()
+    sql = sql_first_firings(duckdb.connect(), f"read_parquet('{path}')", plan, deploy)
+    sql_s = time.perf_counter() - t
+    _, engine = evaluate(plan, read_samples(path), deploy)
+    same = sql == {tid: f.first_at for tid, f in engine.fired.items()}
+    print(
+        f"equal-work duckdb SQL (sliding exact p95s, ratios, counts, for; {len(sql)} triggers fired): "
+        f"{sql_s:.2f} s -> replay / SQL = {warm_s / sql_s:.2f}x; same firings as replay: {same}"
+    )
 
 
 def _what_if(plan, path: Path, deploy: float) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LAUNCHLIB, cli_env
+from conftest import LAUNCHLIB, ROOT, cli_env
 
 from launchlib.evaluation.success import evaluate_success, judge_until_settled, quantile_settled
 from launchlib.plan.model import Plan
@@ -170,3 +170,42 @@ def test_a_held_up_simulators_own_time_is_not_judged_either(plan: Plan) -> None:
     df["client_stall_ms"] = np.where(held, 300.0, 0.0)
     crit = {c.metric: c for c in evaluate_success(plan, df)}["trading_execution_ms"]
     assert crit.passed is True and crit.value == 20.0
+
+
+EQUAL_WORK_CASES = {
+    "clean": [],
+    "latency": [("api", {"add_ms": 400})],
+    "errors": [("api", {"share": 0.12, "status": 500})],
+    "outage": [("all", {"status": 0})],
+    "monitoring gap": [("all", {"drop": True, "end": 1300})],
+    "trading": [("orders", {"status": 500})],
+}
+
+
+@pytest.mark.parametrize("case", list(EQUAL_WORK_CASES))
+def test_the_equal_work_sql_makes_the_decisions_replay_makes(case: str, plan) -> None:  # type: ignore[no-untyped-def]
+    """bench/replay_bench.py's anchor (DuckDB SQL a user would write for the same decisions: sliding
+    exact p95s, ratios, counts, the ``for`` rule) fires the same triggers at the same steps."""
+    import sys
+
+    import duckdb
+
+    from launchlib.evaluation.triggers import evaluate
+    from launchlib.probing.synth import Paint, synthetic_samples
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from equal_work_sql import sql_first_firings
+
+    where = {"api": ("/api/market", "/api/orders", "/api/risk"), "orders": ("/api/orders",), "all": ()}
+    paints = [
+        Paint(900, kw.pop("end", 1800), where[w], **kw)
+        for w, kw in ((w, dict(k)) for w, k in EQUAL_WORK_CASES[case])
+    ]
+    t0 = 1_700_000_000.0
+    df, deploy = synthetic_samples(1800, 50, paints, t0=t0), t0 + 600
+    _, engine = evaluate(plan, df, deploy)
+    con = duckdb.connect()
+    con.register("samples", df)
+    sql = sql_first_firings(con, "samples", plan, deploy)
+    assert sql == {tid: f.first_at for tid, f in engine.fired.items()}
+    assert bool(sql) == (case != "clean")  # each fault fires something; the clean run nothing
