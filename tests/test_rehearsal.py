@@ -87,7 +87,7 @@ def test_notebook_runs_alone_with_plain_papermill(tmp_path: Path, phase: str) ->
     if not reason:
         assert not result["reason"], result["reason"]
     if phase != "rollback":
-        assert {i["id"] for i in result["items"]} == {i.id for i in _plan_items(phase)}
+        assert {i["item"] for i in result["items"]} == {i.id for i in _plan_items(phase)}
 
 
 def _plan_items(phase: str):

@@ -201,6 +201,16 @@ class Supervisor:
         if self.monitor is not None and self.failure is None:
             self.console.status(self.monitor.live())
 
+    def note_kernel_death(self) -> None:
+        """Record, once, that the kernel running the phase died (this watch, or the runner when the
+        notebook ended on it first: the event must not depend on which of the two saw it)."""
+        how = self.kernels.current_death()
+        with self._lock:
+            if how is None or self.kernel_death is not None:
+                return
+            self.kernel_death, phase = how, self.phase
+        record_event(self.run_dir, Event.KERNEL_DIED, phase=phase, reason=f"kernel died ({how})")
+
     def _watch_kernels(self) -> None:
         """Replace dead waiting kernels; record a dead running one; time out and kill hung ones."""
         for said in self.kernels.watch():
@@ -212,9 +222,8 @@ class Supervisor:
         if deadline is None:
             return
         how = self.kernels.current_death()
-        if how is not None and self.kernel_death is None:
-            self.kernel_death = how
-            record_event(self.run_dir, Event.KERNEL_DIED, phase=phase, reason=f"kernel died ({how})")
+        if how is not None:
+            self.note_kernel_death()
             return
         if now > deadline and self.failure is None:
             self.timed_out = phase

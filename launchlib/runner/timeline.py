@@ -232,6 +232,8 @@ class Timeline:
         """What a notebook that ended without a result is: ``failed`` (timed out, or its kernel
         died), ``interrupted`` (a signal, a failure elsewhere or a decision stopped it), or ``error``."""
         sup = self.sup
+        if isinstance(exc, KernelDied):
+            sup.note_kernel_death()
         if sup.timed_out == phase:
             return "failed", sup.failure or str(exc)
         stopped = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
