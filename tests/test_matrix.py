@@ -32,6 +32,7 @@ def test_scenarios_are_chosen_by_glob_and_a_target_that_cannot_act_a_fault_skips
 
 
 @pytest.mark.scenario
+@pytest.mark.timeout(2400)  # the first to ask for the session's rehearsals: it runs most of them
 def test_the_table_over_every_shipped_scenario(
     rehearsed: Callable[[str], Rehearsed], readme_run: Rehearsed, tmp_path: Path
 ) -> None:
@@ -61,8 +62,8 @@ def test_the_table_over_every_shipped_scenario(
 
 @pytest.mark.scenario
 def test_a_loosened_threshold_makes_the_matrix_exit_1_and_name_the_scenario(tmp_path: Path) -> None:
-    """trading-failure is caught on the immediate tier by critical_trading_failure (> 50 % trading
-    errors); with that threshold at 101 % only the controlled tier catches it: missed."""
+    """trading-failure is caught on the immediate tier by critical_trading_failure (>= 50 % trading
+    errors); loosened until it can never hold (> 100 %), only the fast tier catches it: missed."""
     root = copy_project(tmp_path / "project")
     plan_file = root / "parameters/plan.yaml"
     data = yaml.safe_load(plan_file.read_text())
@@ -72,7 +73,7 @@ def test_a_loosened_threshold_makes_the_matrix_exit_1_and_name_the_scenario(tmp_
         for t in tier["triggers"]
         if t["id"] == "critical_trading_failure"
     )
-    trig["condition"]["threshold"] = 1.01
+    trig["condition"].update(op=">", threshold=1.0)
     plan_file.write_text(yaml.safe_dump(data, sort_keys=False))
     proc = subprocess.run(
         [LAUNCHLIB, "rehearse", "--all", "--scenario", "trading-*"],
