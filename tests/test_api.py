@@ -27,6 +27,7 @@ PUBLIC = {
     "Phase",
     "Plan",
     "PlanError",
+    "PrometheusSource",
     "RunError",
     "TargetError",
     "Threshold",

@@ -30,14 +30,18 @@ def test_prometheus_source_fires_like_samples(plan: Plan, prometheus_factory) ->
         srv.command("arm", t0=deploy_at, compress=COMPRESS)
         sample(target, rate=60, duration_s=18)
         _scraped_after(prom, deploy_at + 18)
-        source = PrometheusSource(prom)
-        decision, _engine = source.evaluate(plan, deploy_at, deploy_at + 18, compress=COMPRESS, baseline_s=12)
+        source = PrometheusSource(prom, plan)
+        decision, _engine = source.evaluate(deploy_at, deploy_at + 18, compress=COMPRESS, baseline_s=12)
     fired = {f.id for f in decision.triggers}
     assert decision.decision == "rollback" and decision.tier == "immediate", decision
     assert {"api_latency", "performance_degradation"} <= fired
     assert "security_breach" not in fired and "unavailable" not in fired
     latency = next(f for f in decision.triggers if f.id == "api_latency")
     assert latency.evidence.value > 500
+    assert latency.evidence.query and "http_request_duration_seconds_bucket" in latency.evidence.query
+    worse = next(f for f in decision.triggers if f.id == "performance_degradation").evidence
+    assert worse.baseline_ms is not None and 20 < worse.baseline_ms < 200 and worse.baseline_samples
+    assert worse.measured_ms is not None and worse.measured_ms > 500
 
 
 def _scraped_after(prom: str, when: float, timeout_s: float = 30.0) -> None:
@@ -56,4 +60,4 @@ def _scraped_after(prom: str, when: float, timeout_s: float = 30.0) -> None:
 
 def test_unreachable_prometheus_is_a_clear_error(plan: Plan) -> None:
     with pytest.raises(TargetError, match=r"prometheus http://127\.0\.0\.1:9: not reachable"):
-        PrometheusSource("http://127.0.0.1:9", timeout_s=0.5).evaluate(plan, 0, 100)
+        PrometheusSource("http://127.0.0.1:9", plan, timeout_s=0.5).evaluate(0, 100)

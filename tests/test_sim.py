@@ -42,8 +42,8 @@ def test_endpoints_answer(sim: SimServer) -> None:
         assert c.get("/admin/config", headers={"Authorization": "Bearer sim-admin-token"}).status_code == 200
         assert c.get("/version").json() == {"release": "prod-rollback"}
         metrics = c.get("/metrics").text
-    assert "sim_request_duration_seconds_bucket{" in metrics
-    assert 'endpoint="/api/orders"' in metrics and "sim_requests_total" in metrics
+    assert "http_request_duration_seconds_bucket{" in metrics
+    assert 'endpoint="/api/orders"' in metrics and "http_requests_total" in metrics
 
 
 def test_latency_model_is_realistic_and_seeded() -> None:

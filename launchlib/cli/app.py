@@ -19,7 +19,15 @@ import click
 
 from launchlib.errors import LaunchError
 
-__all__ = ["EXIT_CODES", "dry_run_command", "main", "plan_option", "reports_errors", "reports_option"]
+__all__ = [
+    "EXIT_CODES",
+    "dry_run_command",
+    "main",
+    "plan_option",
+    "reports_errors",
+    "reports_option",
+    "source_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +59,24 @@ reports_option = click.option(
 plan_option = click.option(
     "--plan", "plan_path", type=click.Path(path_type=Path), default=Path("parameters/plan.yaml")
 )
+
+
+def source_options(fn: F) -> F:
+    """``--source`` and ``--prometheus``: what the triggers judge, and which Prometheus."""
+    fn = click.option(
+        "--prometheus",
+        "prometheus_url",
+        default="",
+        help="a Prometheus URL: the judge with --source prometheus (a rehearsal starts its own if none)",
+    )(fn)
+    return click.option(
+        "--source",
+        type=click.Choice(["samples", "prometheus"]),
+        default="samples",
+        show_default=True,
+        help="what the rollback triggers judge: the kit's probe samples, or Prometheus's telemetry",
+    )(fn)
+
 
 EXIT_CODES = """\b
 Exit codes:

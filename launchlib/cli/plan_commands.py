@@ -77,19 +77,66 @@ def plan_export(path: Path, output: Path | None) -> None:
 
 
 @main.command("replay")
-@click.argument("samples", type=click.Path(path_type=Path))
-@click.option("--deploy-at", required=True, help="deploy time: epoch seconds or ISO-8601 with offset")
+@click.argument("samples", type=click.Path(path_type=Path), required=False)
+@click.option("--deploy-at", default=None, help="deploy time: epoch seconds or ISO-8601 with offset")
 @plan_option
 @click.option("--events", type=click.Path(path_type=Path), default=None, help="JSON lines of {ts, event}")
 @click.option("--until", default=None, help="evaluate up to this time (default: the last sample)")
+@click.option("--prometheus", "prometheus_url", default="", help="re-judge from this Prometheus, not SAMPLES")
+@click.option("--from", "start", default=None, help="with --prometheus: the deploy time (T-0) of the window")
+@click.option("--to", "end", default=None, help="with --prometheus: the end of the window")
+@click.option(
+    "--baseline-s", type=click.FloatRange(min=1), default=600.0, show_default=True, help="with --prometheus"
+)
+@click.option(
+    "--compress",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="with --prometheus: a rehearsal's launch seconds per real second",
+)
 @click.option("--json", "as_json", is_flag=True, help="print exactly one JSON object")
 @reports_errors
 def replay(
-    samples: Path, deploy_at: str, plan_path: Path, events: Path | None, until: str | None, as_json: bool
+    samples: Path | None,
+    deploy_at: str | None,
+    plan_path: Path,
+    events: Path | None,
+    until: str | None,
+    prometheus_url: str,
+    start: str | None,
+    end: str | None,
+    baseline_s: float,
+    compress: float,
+    as_json: bool,
 ) -> None:
-    """Judge recorded samples with the plan's rollback triggers and success criteria."""
+    """Judge recorded SAMPLES (or, with --prometheus, a past window of Prometheus's telemetry)
+    with the plan's rollback triggers and success criteria."""
+    from launchlib.errors import DataError, Problem  # lazy: loaded when this command runs
     from launchlib.evaluation.replay import render_replay, replay_file  # lazy: loaded when this command runs
+    from launchlib.evaluation.sources import read_events  # lazy: loaded when this command runs
     from launchlib.plan.files import load_plan  # lazy: loaded when this command runs
 
-    result = replay_file(load_plan(plan_path), samples, deploy_at, events, until)
+    plan = load_plan(plan_path)
+    if prometheus_url:
+        from launchlib.evaluation.prometheus_success import replay_prometheus  # lazy: --prometheus only
+
+        missing = [
+            Problem(o, "", "needed with --prometheus")
+            for o, v in (("--from", start), ("--to", end))
+            if v is None
+        ]
+        if missing or samples is not None:
+            raise DataError(missing or [Problem(str(samples), "", "give SAMPLES or --prometheus, not both")])
+        evs = read_events(events) if events is not None else []
+        result = replay_prometheus(plan, prometheus_url, str(start), str(end), evs, baseline_s, compress)
+    else:
+        missing = [
+            Problem(o, "", "needed")
+            for o, v in (("SAMPLES", samples), ("--deploy-at", deploy_at))
+            if v is None
+        ]
+        if missing:
+            raise DataError(missing)
+        result = replay_file(plan, Path(str(samples)), str(deploy_at), events, until)
     click.echo(result.model_dump_json() if as_json else render_replay(result))

@@ -13,8 +13,16 @@ from typing import Any
 
 import click
 
-from launchlib.cli.app import EXIT_CODES, dry_run_command, main, plan_option, reports_errors, reports_option
-from launchlib.errors import RunBroken, RunError
+from launchlib.cli.app import (
+    EXIT_CODES,
+    dry_run_command,
+    main,
+    plan_option,
+    reports_errors,
+    reports_option,
+    source_options,
+)
+from launchlib.errors import PlanError, RunBroken, RunError
 
 
 @main.command("rehearse", epilog=EXIT_CODES)
@@ -58,6 +66,7 @@ from launchlib.errors import RunBroken, RunError
 @click.option("--dry-run", is_flag=True, help="check everything the rehearsal needs, run nothing")
 @click.option("--warroom", is_flag=True, help="serve the live war-room page beside it; prints its URL")
 @click.option("--warroom-port", type=click.IntRange(1, 65535), default=8867, show_default=True)
+@source_options
 @reports_errors
 def rehearse(
     scenario: str | None,
@@ -73,6 +82,8 @@ def rehearse(
     dry_run: bool,
     warroom: bool,
     warroom_port: int,
+    source: str,
+    prometheus_url: str,
 ) -> None:
     """Run a whole launch rehearsal, phase by phase; prints the report's path."""
     from launchlib.runner.console import Console  # lazy: loaded when this command runs
@@ -85,6 +96,8 @@ def rehearse(
         "compress": compress,
         "plan_path": plan_path,
         "signoffs": signoffs,
+        "source": source,
+        "prometheus_url": prometheus_url,
     }
     if every:
         _rehearse_all(scenario, repeat, run_id, dry_run, common)
@@ -158,6 +171,7 @@ def _rehearse_all(
     help="compose project on the Docker Engine (DOCKER_HOST) to deploy/roll back",
 )
 @click.option("--dry-run", is_flag=True, help="check everything the phase needs, run nothing")
+@source_options
 @reports_errors
 def run_phase(
     phase: str,
@@ -171,6 +185,8 @@ def run_phase(
     database_url_env: str,
     docker_project: str,
     dry_run: bool,
+    source: str,
+    prometheus_url: str,
 ) -> None:
     """Run one phase notebook now (launch day), into the run's folder."""
     from launchlib.errors import EXIT_FINDINGS  # lazy: loaded when this command runs
@@ -188,6 +204,8 @@ def run_phase(
             signoffs=signoffs,
             database_url_env=database_url_env,
             must_be_new=False,
+            source=source,
+            prometheus_url=prometheus_url,
         )
         return
     res, html_path = run_single(
@@ -201,6 +219,8 @@ def run_phase(
         external_monitor=external_monitor,
         database_url_env=database_url_env,
         docker_project=docker_project,
+        source=source,
+        prometheus_url=prometheus_url,
     )
     click.echo(f"{phase}: {res.status.value} {res.reason}".rstrip())
     click.echo(f"report: {html_path}")
@@ -245,11 +265,24 @@ def runs_repair(run_ids: tuple[str, ...], reports: Path) -> None:
     help="requests per second in all",
 )
 @plan_option
+@source_options
 @reports_errors
-def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path: Path) -> None:
+def monitor(
+    run_id: str,
+    target_url: str,
+    reports: Path,
+    rate: float,
+    plan_path: Path,
+    source: str,
+    prometheus_url: str,
+) -> None:
     """Watch a target continuously from the baseline on, recording into the run folder."""
     from launchlib.launch.context import FiringAnnouncer  # lazy: loaded when this command runs
     from launchlib.launch.monitor import Monitor  # lazy: loaded when this command runs
+    from launchlib.launch.telemetry import (
+        monitor_source,
+        source_problems,
+    )  # lazy: loaded when this command runs
     from launchlib.plan.files import load_plan  # lazy: loaded when this command runs
     from launchlib.probing.target import Target  # lazy: loaded when this command runs
     from launchlib.runfolder.folder import check_run_id  # lazy: loaded when this command runs
@@ -257,7 +290,11 @@ def monitor(run_id: str, target_url: str, reports: Path, rate: float, plan_path:
     run_dir = reports.absolute() / check_run_id(run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
     plan = load_plan(plan_path)
-    mon = Monitor(plan, Target(target_url), run_dir, rate=rate)
+    problems = source_problems(plan, str(plan_path), source, prometheus_url, own=False, embedded=False)
+    if problems:
+        raise PlanError(problems)
+    judge = monitor_source(plan, source, prometheus_url)
+    mon = Monitor(plan, Target(target_url), run_dir, rate=rate, source=judge)
     mon.claim()  # a second live monitor on the run is refused; a dead one's samples are continued
     mon.on_firing = announcer = FiringAnnouncer(plan, run_dir, 1.0)  # each firing to the war room
     mon.start()

@@ -84,6 +84,7 @@ class TriggerEngine:
             self.rules.append(TriggerRule(tier, trig, idx, max(1, round(window_s / self.interval_s)), hold))
         self.events: list[tuple[float, str]] = []
         self.evaluated = 0  # last evaluation index k done
+        self.baseline_span_s = 600.0  # real s before the deploy a source without samples takes as baseline
         self._run_start: dict[str, float | None] = {r.trigger.id: None for r in self.rules}
         self._latest: dict[str, float] = {}  # each trigger's value at the latest evaluation
         self._latest_t: float | None = None

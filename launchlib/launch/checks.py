@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import httpx
 
 from launchlib.backends.simulated import SimDeployer
-from launchlib.errors import LaunchError
+from launchlib.errors import LaunchError, TargetError
 from launchlib.evaluation.metrics import stalled
+from launchlib.evaluation.prometheus import PrometheusSource
 from launchlib.evaluation.success import judge_until_settled, period_metrics
 from launchlib.evaluation.triggers import evaluate
 from launchlib.launch.context import PhaseContext
@@ -179,7 +180,17 @@ def _monitoring(ctx: PhaseContext, item: Item) -> CheckResult:
     except httpx.HTTPError as exc:
         return CheckResult("monitoring", False, f"{url}: {type(exc).__name__}")
     ok = r.status_code == 200 and (bool(ctx.prometheus_url) or "# TYPE" in r.text)
-    return CheckResult("monitoring", ok, f"{url} answered {r.status_code}")
+    if not ok or not ctx.prometheus_url:
+        return CheckResult("monitoring", ok, f"{url} answered {r.status_code}")
+    try:  # Prometheus answers: do the plan's queries find the service's series?
+        empty = PrometheusSource(ctx.prometheus_url, ctx.plan, timeout_s=ctx.target.timeout_s).empty_queries()
+    except TargetError as exc:
+        return CheckResult("monitoring", False, str(exc))
+    if empty:
+        return CheckResult(
+            "monitoring", False, f"query returned no series: {empty[0]}", data={"empty": empty}
+        )
+    return CheckResult("monitoring", True, f"{ctx.prometheus_url}: the plan's queries find series")
 
 
 @registers("alerts")

@@ -20,6 +20,7 @@ from launchlib.backends.simulated import SimDatabase, SimDeployer
 from launchlib.backends.webhooks import Deliveries, Message
 from launchlib.errors import PlanError, Problem, TargetError
 from launchlib.launch.monitor import Monitor
+from launchlib.launch.telemetry import monitor_source
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import project_path
 from launchlib.plan.model import Plan, Stage
@@ -62,6 +63,7 @@ class PhaseContext:
     signoffs: dict[str, list[SignoffEntry]]
     skip_signoffs: list[str]
     prometheus_url: str = ""
+    source: str = "samples"  # what the triggers judge: the probe's samples, or prometheus_url's telemetry
     database_url_env: str = ""
     docker_project: str = ""
     external_monitor: bool = False
@@ -184,6 +186,7 @@ def open_phase(
     signoffs: str = "parameters/signoffs/rehearsal.yaml",
     skip_signoffs: list[str] | None = None,
     prometheus_url: str = "",
+    source: str = "samples",
     database_url_env: str = "",
     docker_project: str = "",
     external_monitor: bool = False,
@@ -220,6 +223,7 @@ def open_phase(
         signoffs=load_signoffs(signoffs, plan) if signoffs else {},
         skip_signoffs=skip,
         prometheus_url=prometheus_url,
+        source=source,
         database_url_env=database_url_env,
         docker_project=docker_project if target_url else "",
         external_monitor=external_monitor,
@@ -248,7 +252,10 @@ def deploy_candidate(ctx: PhaseContext, baseline_s: float) -> float:
     seconds of the previous release as the baseline, then the candidate deployed and waited for.
     Returns the wall time the candidate first served (recorded as the ``deployed`` event)."""
     if not ctx.external_monitor and not any(isinstance(o, Monitor) for o in ctx._owned):
-        ctx._owned.append(Monitor(ctx.plan, ctx.target, ctx.run_dir, compress=ctx.compress).start())
+        judge = monitor_source(ctx.plan, ctx.source, ctx.prometheus_url)
+        ctx._owned.append(
+            Monitor(ctx.plan, ctx.target, ctx.run_dir, compress=ctx.compress, source=judge).start()
+        )
     time.sleep(baseline_s)
     release = ctx.plan.releases.candidate
     record_event(ctx.run_dir, Event.DEPLOY_STARTED, release=release)

@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from launchlib.errors import RunError
-from launchlib.evaluation.triggers import TriggerEngine
+from launchlib.evaluation.prometheus import PrometheusSource
+from launchlib.evaluation.triggers import Firing, TriggerEngine
 from launchlib.launch.confirm import Confirmation
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric
@@ -78,6 +79,7 @@ class LiveStatus:
     pending: list[str]  # triggers whose condition holds but whose ``for`` has not elapsed
     fired: list[str]
     restart_failures: int = 0  # failed requests of the deploy's restart, before T-0: not the candidate's
+    blind: str | None = None  # why the Prometheus judge cannot be read right now
 
 
 def wait_for_samples(run_dir: Path | str, until: float, timeout_s: float) -> MonitorStatus | None:
@@ -104,8 +106,14 @@ class Monitor:
         compress: float = 1.0,
         rate: float = 100.0,
         lateness_s: float = 0.3,
+        source: PrometheusSource | None = None,
     ) -> None:
         self.plan, self.target, self.run_dir = plan, target, Path(run_dir).absolute()
+        # with a Prometheus source the triggers judge its telemetry; the probe's samples are the
+        # record (and the load, on a rehearsal) but no longer the judge
+        self.source = source
+        self.blind: str | None = None  # why the source cannot be read right now
+        self._first_ts: float | None = None
         self.compress, self.rate, self.lateness_s = compress, rate, lateness_s
         self.engine: TriggerEngine | None = None
         self.deploy_at: float | None = None
@@ -130,6 +138,7 @@ class Monitor:
         self._recent: deque[Row] = deque(maxlen=max(200, int(rate * 3)))
         self._sampler = Sampler(target, rate, on_rows=self._on_rows, flush_s=0.1)
         self._thread = threading.Thread(target=self._run, name="launchlib-monitor", daemon=True)
+        self._judge = threading.Thread(target=self._judge_source, name="launchlib-prometheus", daemon=True)
         self._lock = threading.Lock()
         self._stopping = False
         self._state, self._said = "running", []  # the status last written, and its trigger states
@@ -158,6 +167,8 @@ class Monitor:
         self._status("running")
         self.last_rows_at = time.monotonic()
         self._thread.start()
+        if self.source is not None:
+            self._judge.start()
         return self
 
     def stop(self) -> None:
@@ -167,10 +178,13 @@ class Monitor:
         self._stopping = True
         self._sampler.stop()
         self._thread.join(timeout=self.target.timeout_s + 5.0)
+        if self._judge.is_alive():
+            self._judge.join(timeout=2 * (self.source.timeout_s if self.source else 1.0) + 1.0)
         try:
             with self._lock:
                 self._write_part()
-                if self._last_ts is not None:  # not beyond the data: silence after the end is no gap
+                # not beyond the data: silence after the end is no gap (Prometheus judges on its own)
+                if self._last_ts is not None and self.source is None:
                     self._evaluate(self._last_ts + self.lateness_s)
         except Exception as exc:  # a writer that failed mid-run fails again here: kept, never raised
             self.error = self.error or exc
@@ -198,6 +212,8 @@ class Monitor:
             return None
         if not self._thread.is_alive():
             return "the monitor thread ended"
+        if self.source is not None and not self._judge.is_alive():
+            return "the Prometheus judge thread ended"
         now = time.monotonic()
         if now - self._sampler.heartbeat > self.stall_limit_s:
             return f"the sampler has not sent a request for {now - self._sampler.heartbeat:.1f} s"
@@ -211,6 +227,8 @@ class Monitor:
             self.last_rows_at = time.monotonic()
             self.samples += len(rows)
             newest = max(r.ts for r in rows)
+            oldest = min(r.ts for r in rows)
+            self._first_ts = oldest if self._first_ts is None else min(self._first_ts, oldest)
             self._last_ts = newest if self._last_ts is None else max(self._last_ts, newest)
             self._recent.extend(rows)
             self._part += rows
@@ -232,15 +250,41 @@ class Monitor:
                 self.engine = TriggerEngine(
                     self.plan, self.deploy_at, compress=self.compress, lateness_s=self.lateness_s
                 )
+                self.engine.baseline_span_s = self.deploy_at - (self._first_ts or self.deploy_at)
                 rows, self._baseline = self._baseline, []
                 self._status("watching")
-            self.engine.feed(samples_frame(rows))
-            self._evaluate(time.time())
+            if self.source is None:
+                self.engine.feed(samples_frame(rows))
+                self._evaluate(time.time())
+
+    def _judge_source(self) -> None:
+        """With a Prometheus source: every evaluation interval, read the evaluations Prometheus has
+        scraped (outside the lock: a slow query never holds up the samples), then judge them."""
+        assert self.source is not None
+        try:
+            while not self._stopping:
+                time.sleep(min(1.0, self.plan.monitoring.interval_s / self.compress))
+                engine = self.engine
+                if engine is None:
+                    continue
+                measured = self.source.measure(engine, time.time() - self.source.lag_s - self.lateness_s)
+                if measured is None:
+                    continue
+                self.blind = measured.blind
+                with self._lock:
+                    self._judged(self.source.apply(engine, measured))
+        except BaseException as exc:  # read by health(): a judge that cannot judge stops the run
+            self.error = exc
+            self._status(f"failed: {exc}")
 
     def _evaluate(self, now: float) -> None:
         if self.engine is None:
             return
-        firings = self.engine.advance(now)
+        self._judged(self.engine.advance(now))
+
+    def _judged(self, firings: list[Firing]) -> None:
+        """After an evaluation: status on a change, every firing recorded, the decision resolved."""
+        assert self.engine is not None
         if [(t.id, t.state) for t in self.engine.states()] != self._said:  # the war room sees it at once
             self._status(self._state)
         for f in firings:
@@ -317,4 +361,5 @@ class Monitor:
             pending=pending,
             fired=fired,
             restart_failures=sum(1 for r in restart if r.status == 0 or r.status >= 500),
+            blind=self.blind,
         )

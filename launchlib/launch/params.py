@@ -40,6 +40,10 @@ class PhaseParams:
     skip_signoffs: list[str] = field(default_factory=list, metadata={"doc": "PHASE/item left unsigned"})
     external_monitor: bool = field(default=False, metadata={"doc": "True when the runner's monitor watches"})
     prometheus_url: str = field(default="", metadata={"doc": "a Prometheus to read metrics from"})
+    source: str = field(
+        default="samples",
+        metadata={"doc": "what the triggers judge: samples (the kit's probe) or prometheus"},
+    )
     database_url_env: str = field(
         default="", metadata={"doc": "name of an env variable with a PostgreSQL URL (backups)"}
     )

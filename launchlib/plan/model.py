@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from launchlib.plan.channels import Channel, DeliveryKind
 from launchlib.plan.environment import Environment
 from launchlib.plan.known import KNOWN_CHECKS, KNOWN_METRICS
+from launchlib.plan.promql import PrometheusQueries
 from launchlib.plan.thresholds import Condition, Threshold
 
 __all__ = [
@@ -293,6 +294,9 @@ class Monitoring(_Strict):
             "/admin/config": "security",
         },
     )
+    # the PromQL a --source prometheus run judges from (defaults: http_requests_total and
+    # http_request_duration_seconds by endpoint and status)
+    prometheus: PrometheusQueries = Field(default_factory=PrometheusQueries)
 
     @model_validator(mode="after")
     def _for_within_window(self) -> Monitoring:

@@ -36,7 +36,7 @@ def explain_firing(firing: Firing, plan: Plan, compress: float, origin: float | 
         )
         if ev.min_change_ms:
             what += f", +{ev.measured_ms - ev.baseline_ms:.0f} ms ≥ {ev.min_change_ms:.0f} ms"
-    elif ev.op == "event":
+    elif ev.op == "event":  # an event is the same from either source
         what = f"{ev.value:g} event(s)"
     else:
         metric = cond.metric.value if cond else "value"
@@ -44,10 +44,9 @@ def explain_firing(firing: Firing, plan: Plan, compress: float, origin: float | 
     held = (ev.window_end - ev.first_true) * compress
     window = (ev.window_end - ev.window_start) * compress
     at = LaunchClock(origin, compress).at(firing.first_at) if origin is not None else "?"
-    return (
-        f"{firing.id}: {what}; {ev.samples} samples in a {window:.0f}-s window, "
-        f"held {held:.0f} s, fired at {at}"
-    )
+    counted = f"{ev.samples} requests (Prometheus)" if ev.query else f"{ev.samples} samples"
+    said = f"{firing.id}: {what}; {counted} in a {window:.0f}-s window, held {held:.0f} s, fired at {at}"
+    return said + (f"; query: {ev.query}" if ev.query else "")
 
 
 def explain_decision(

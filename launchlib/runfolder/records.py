@@ -79,6 +79,7 @@ class Evidence(Record):
     baseline_samples: int | None = None
     baseline_span_s: float | None = None
     min_change_ms: float | None = None
+    query: str | None = None  # judged from Prometheus: the PromQL the value came from
 
 
 class Firing(Record):

@@ -75,6 +75,8 @@ def _status_text(live: LiveStatus) -> str:
         fail += f" (+{live.restart_failures} during the deploy's restart)"
     pending = ", ".join(live.pending) or "none"
     fired = f"  fired: {', '.join(live.fired)}" if live.fired else ""
+    if live.blind:  # the judge (Prometheus) cannot be read: the monitoring-gap trigger is counting
+        fired += f"  JUDGE BLIND: {live.blind}"
     assert live.launch_s is not None
     return (
         f"{clock(live.launch_s):>9}  requests {live.requests:,}  API p95 {p95}  failures {fail}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from launchlib.errors import LaunchError, PlanError, Problem, TargetError
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
+from launchlib.launch.telemetry import source_problems
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import notebooks_folder, project_path
 from launchlib.plan.model import Plan
@@ -73,6 +74,8 @@ def dry_run(
     docker_project: str = "",
     notebooks: Path | None = None,
     must_be_new: bool = True,
+    source: str = "samples",
+    prometheus_url: str = "",
 ) -> list[Problem]:
     """Every problem that would stop ``rehearse`` (``phase=None``) or ``run-phase PHASE``."""
     problems: list[Problem] = []
@@ -105,6 +108,9 @@ def dry_run(
             problems.append(Problem("--target", target_url, f"not reachable or not healthy: {probe.detail}"))
     if docker_project and target_url and plan is not None:
         problems += _stack_problems(plan, target_url, docker_project)
+    if plan is not None:  # a rehearsal may start its own Prometheus; a phase on launch day names one
+        own, embedded = phase is None, phase is None and not target_url
+        problems += source_problems(plan, plan_file, source, prometheus_url, own=own, embedded=embedded)
     return problems
 
 

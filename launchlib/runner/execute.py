@@ -16,6 +16,7 @@ from pathlib import Path
 from launchlib.errors import KernelDied, PlanError, RunBroken, RunError
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.launch.rollback import PHASE as ROLLBACK
+from launchlib.launch.telemetry import source_problems
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import notebooks_folder, project_path
 from launchlib.report.html import render_html
@@ -112,6 +113,8 @@ def run_single(
     database_url_env: str = "",
     docker_project: str = "",
     notebooks: Path | None = None,
+    source: str = "samples",
+    prometheus_url: str = "",
 ) -> tuple[PhaseResult, Path]:
     """One phase now, into ``reports/<run-id>`` (created on first use, appended to after).
 
@@ -128,7 +131,11 @@ def run_single(
     run_dir = reports / check_run_id(run_id)
     repair_run(run_dir)  # a run whose runner died is marked interrupted before more is added
     folder = RunFolder(run_dir)
-    load_plan(folder.plan(plan_path))  # bad plan: nothing made
+    plan = load_plan(folder.plan(plan_path))  # bad plan: nothing made
+    # the Prometheus a phase judges from must answer and know the plan's queries: checked first
+    problems = source_problems(plan, str(plan_path), source, prometheus_url, own=False, embedded=False)
+    if problems:
+        raise PlanError(problems)
     if not run_dir.exists():
         create_run(reports, run_id)
     if not folder.plan_file.exists():  # e.g. a folder `launchlib monitor` started
@@ -145,6 +152,8 @@ def run_single(
         external_monitor=external_monitor,
         database_url_env=database_url_env,
         docker_project=docker_project,
+        source=source,
+        prometheus_url=prometheus_url,
     )
     res = execute_phase(params, run_dir, notebooks)
     return res, folder.page(phase)

@@ -82,6 +82,8 @@ def rehearse_all(
     plan_path: Path | str = "parameters/plan.yaml",
     signoffs: Path | str = "parameters/signoffs/rehearsal.yaml",
     console: Console | None = None,
+    source: str = "samples",
+    prometheus_url: str = "",
 ) -> Matrix:
     """Rehearse every matching scenario ``repeat`` times, one after another, each as
     :func:`~launchlib.runner.rehearse.rehearse` would; then write the fidelity table."""
@@ -109,6 +111,8 @@ def rehearse_all(
                     plan_path=plan_path,
                     signoffs=signoffs,
                     console=console,
+                    source=source,
+                    prometheus_url=prometheus_url,
                 )
             except KeyboardInterrupt:  # between two rehearsals: stop here, keep the table of what ran
                 interrupted = True

@@ -36,6 +36,7 @@ from launchlib.errors import (
 )
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.launch.rollback import PHASE as ROLLBACK
+from launchlib.launch.telemetry import own_prometheus, source_problems
 from launchlib.plan.files import load_plan
 from launchlib.plan.locations import notebooks_folder, project_path
 from launchlib.plan.model import Plan
@@ -89,6 +90,8 @@ class _Setup:
     reports: Path
     target_url: str
     docker_project: str
+    source: str = "samples"
+    prometheus_url: str = ""
 
 
 def rehearse(
@@ -103,6 +106,8 @@ def rehearse(
     notebooks: Path | None = None,
     console: Console | None = None,
     docker_project: str = "",
+    source: str = "samples",
+    prometheus_url: str = "",
 ) -> tuple[Path, Manifest]:
     """Run a whole rehearsal; returns the run folder and its manifest (see the module doc).
 
@@ -113,9 +118,18 @@ def rehearse(
     folder and each part, registered for teardown as it starts), run the timeline, conclude
     (pages, scorecard, manifest, report, index). A run that breaks returns with outcome
     ``error: …``; what was recorded stays.
+
+    With ``source="prometheus"`` the triggers judge Prometheus's telemetry of the target: the one at
+    ``prometheus_url``, or (none given) one the kit starts scraping the target.
     """
     console = console or Console()
     setup = _validate(scenario, reports, target_url, plan_path, signoffs, notebooks, docker_project)
+    problems = source_problems(
+        setup.plan, setup.plan_path, source, prometheus_url, own=True, embedded=not target_url
+    )
+    if problems:
+        raise PlanError(problems)
+    setup.source, setup.prometheus_url = source, prometheus_url
     t: Timeline | None = None
     try:
         with contextlib.ExitStack() as parts:
@@ -193,6 +207,13 @@ def _provision(
     )
     write_manifest(run_dir, m)
     _header(console, m, sc, plan, run_dir, embedded=server is not None, docker_project=setup.docker_project)
+    prometheus_url = setup.prometheus_url
+    if setup.source == "prometheus" and not prometheus_url:
+        own = own_prometheus(plan, target_url, run_dir)
+        parts.callback(_stop_part, console, "prometheus", own.stop)
+        prometheus_url = own.url
+    if setup.source == "prometheus":
+        console.line(f"  judge      prometheus {prometheus_url} (the plan's monitoring.prometheus queries)")
     params = PhaseParams(
         run_dir=str(run_dir),
         plan_path=str(folder.plan_file),
@@ -202,6 +223,8 @@ def _provision(
         signoffs=setup.signoffs,
         external_monitor=True,
         docker_project=setup.docker_project,
+        source=setup.source,
+        prometheus_url=prometheus_url,
     )
     pool = KernelPool(str(run_dir), kernel_env)
     parts.callback(_stop_part, console, "kernels", pool.close)

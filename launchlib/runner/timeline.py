@@ -21,6 +21,7 @@ from launchlib.launch.monitor import Monitor
 from launchlib.launch.params import PhaseParams
 from launchlib.launch.phases import phase_kind
 from launchlib.launch.rollback import PHASE as ROLLBACK
+from launchlib.launch.telemetry import monitor_source
 from launchlib.plan.model import PhaseKind, Plan
 from launchlib.probing.target import Target
 from launchlib.runfolder.clock import LaunchClock
@@ -114,7 +115,10 @@ class Timeline:
         """The monitor from the deploy phase to the review, watched by the supervisor."""
         if kind is PhaseKind.DEPLOY and self.monitor is None:
             p = self.params
-            self.monitor = Monitor(self.plan, Target(p.target_url), self.run_dir, compress=p.compress)
+            judge = monitor_source(self.plan, p.source, p.prometheus_url)
+            self.monitor = Monitor(
+                self.plan, Target(p.target_url), self.run_dir, compress=p.compress, source=judge
+            )
             self.monitor.on_firing = self.announcer = FiringAnnouncer(self.plan, self.run_dir, p.compress)
             self._hear_proposals(self.monitor.confirmation)
             self.monitor.start()

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from launchlib.simulator.scenarios import Binding, Fault, FaultKind, active_effect
 from launchlib.simulator.timing import LoopLag, ServerTiming
 
-__all__ = ["LATENCY_MS", "SimConfig", "SimState", "create_app"]
+__all__ = ["EXPORTED_METRICS", "LATENCY_MS", "SimConfig", "SimState", "create_app"]
 
 #: median latency per endpoint (ms); the tail is log-normal plus rare 2-4x stalls
 LATENCY_MS = {
@@ -46,6 +46,15 @@ LATENCY_MS = {
 }
 COMPONENTS = ("api", "trading_engine", "risk_engine", "database", "market_feed")
 HANG_S = 30.0
+#: the metric names /metrics exports (the default PromQL of a plan reads them)
+EXPORTED_METRICS = frozenset(
+    {
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "http_request_duration_seconds_sum",
+        "http_request_duration_seconds_count",
+    }
+)
 BUCKETS = (
     0.0025,
     0.005,
@@ -173,14 +182,14 @@ class _Metrics:
         self.registry = CollectorRegistry()
         labels = ["endpoint", "method", "status", "release"]
         self.duration = Histogram(
-            "sim_request_duration_seconds",
+            "http_request_duration_seconds",
             "Request duration by endpoint",
             labels,
             buckets=BUCKETS,
             registry=self.registry,
         )
         self.requests = Counter(
-            "sim_requests", "Requests by endpoint and status", labels, registry=self.registry
+            "http_requests", "Requests by endpoint and status", labels, registry=self.registry
         )
 
 

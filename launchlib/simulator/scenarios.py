@@ -212,7 +212,9 @@ def active_effect(
             if f.jitter_ms:
                 eff.extra_ms += rng.uniform(0, f.jitter_ms)
         elif k in (FaultKind.OUTAGE, FaultKind.FLAPPING):
-            if k is FaultKind.FLAPPING and int((t - f.start_s) // f.period_s) % 2:
+            # /metrics is the front proxy's exporter: it counts the 503s of a crash-looping
+            # release; only a monitoring gap takes it away
+            if path == "/metrics" or (k is FaultKind.FLAPPING and int((t - f.start_s) // f.period_s) % 2):
                 continue
             eff.hang = eff.hang or f.mode == "timeout"
             eff.status = 503
