@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SCENARIO ?= latency-spike
 
-.PHONY: rehearse test test-scenarios lint system-deps clean-venv
+.PHONY: rehearse test test-scenarios lint system-deps clean-venv staging-up staging-down
 
 # Quiet unless something fails: pip's output is kept in .venv/install.log and shown on failure.
 $(STAMP): pyproject.toml
@@ -33,6 +33,14 @@ test: $(STAMP) system-deps
 ## remaining notebooks on their own, the other signal and dead-kernel cases (CI runs both tiers).
 test-scenarios: $(STAMP) system-deps
 	@$(PY) -m pytest -m scenario
+
+## The staging stack the kit ships (examples/staging): images built here, compose project
+## launch-staging up on the Docker Engine (dockerd started if none runs); see docs/staging.md.
+staging-up: $(STAMP) system-deps
+	@$(PY) examples/staging/stack.py up $(if $(REBUILD),--rebuild,)
+
+staging-down: $(STAMP)
+	@$(PY) examples/staging/stack.py down
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -81,6 +81,11 @@ class ContainerFaults:
                 c.kill()
             elif fault.kind is FaultKind.CONTAINER_RESTART:
                 c.restart(timeout=5)
+            elif fault.kind is FaultKind.CONTAINER_EXEC:
+                code, out = c.exec_run(list(fault.command))
+                if code:  # a fault that did not happen must not be scored
+                    text = out.decode(errors="replace").strip()[-200:]
+                    raise docker.errors.DockerException(f"{' '.join(fault.command)} exited {code}: {text}")
         self._acted[i] = found
         record_event(
             self.run_dir,

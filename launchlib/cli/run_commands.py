@@ -66,6 +66,11 @@ from launchlib.errors import PlanError, RunBroken, RunError
 @click.option("--dry-run", is_flag=True, help="check everything the rehearsal needs, run nothing")
 @click.option("--warroom", is_flag=True, help="serve the live war-room page beside it; prints its URL")
 @click.option("--warroom-port", type=click.IntRange(1, 65535), default=8867, show_default=True)
+@click.option(
+    "--database-url-env",
+    default="",
+    help="env variable with a PostgreSQL URL: backed up at T-24h, restored by a database rollback",
+)
 @source_options
 @reports_errors
 def rehearse(
@@ -82,6 +87,7 @@ def rehearse(
     dry_run: bool,
     warroom: bool,
     warroom_port: int,
+    database_url_env: str,
     source: str,
     prometheus_url: str,
 ) -> None:
@@ -104,13 +110,26 @@ def rehearse(
         return
     scenario = scenario or "latency-spike"
     if dry_run:
-        dry_run_command(scenario=scenario, run_id=run_id, docker_project=docker_project, **common)
+        dry_run_command(
+            scenario=scenario,
+            run_id=run_id,
+            docker_project=docker_project,
+            database_url_env=database_url_env,
+            **common,
+        )
         return
     with contextlib.ExitStack() as parts:
         if warroom:
             run_id = run_id or f"{Path(scenario).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
             parts.enter_context(_war_room_beside(common["reports"] / run_id, warroom_port, compress))
-        _, m = run(scenario, run_id=run_id, console=Console(), docker_project=docker_project, **common)
+        _, m = run(
+            scenario,
+            run_id=run_id,
+            console=Console(),
+            docker_project=docker_project,
+            database_url_env=database_url_env,
+            **common,
+        )
     sys.exit(exit_code(m))
 
 
@@ -339,9 +358,22 @@ def sim() -> None:
     envvar="LAUNCHLIB_SIM_RELEASE",
     help="the release it runs at start (default: the previous one); a release-tagged image sets it",
 )
+@click.option(
+    "--database-url",
+    default="",
+    envvar="LAUNCHLIB_SIM_DATABASE_URL",
+    help="a PostgreSQL with positions and ledger tables: the integrity check asks it (a staging stack)",
+)
 @reports_errors
 def sim_serve(
-    port: int, host: str, scenario: str | None, seed: int, restart_s: float, compress: float, release: str
+    port: int,
+    host: str,
+    scenario: str | None,
+    seed: int,
+    restart_s: float,
+    compress: float,
+    release: str,
+    database_url: str,
 ) -> None:
     """Serve the simulator in the foreground until interrupted (SIGINT or SIGTERM)."""
     from launchlib.simulator.app import SimConfig  # lazy: loaded when this command runs
@@ -349,7 +381,7 @@ def sim_serve(
     from launchlib.simulator.server import SimServer  # lazy: loaded when this command runs
 
     faults = list(load_scenario(scenario).faults) if scenario else []
-    cfg = SimConfig(seed=seed, restart_s=restart_s, compress=compress)
+    cfg = SimConfig(seed=seed, restart_s=restart_s, compress=compress, database_url=database_url)
     if release and release not in (cfg.previous, cfg.candidate):
         msg = f"{release!r}: not {cfg.previous} or {cfg.candidate}"
         raise click.BadParameter(msg, param_hint="--release")

@@ -179,6 +179,7 @@ def _announce_end(ctx: PhaseContext, decision: Decision, out: RollbackRecord, ro
         event="rollback_completed",
         title="ROLLBACK COMPLETE" if out.checks_green else "ROLLBACK NOT VERIFIED",
         tier=decision.tier,
+        wait=True,  # the rollback is done: the communication items record whether it was delivered
     )
     for c in ctx.plan.rollback.communication:
         record_check(ctx.ledger, PHASE, c.id, sent.delivered > 0, f"{', '.join(roles)}: {sent.detail}")

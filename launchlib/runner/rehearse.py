@@ -31,6 +31,7 @@ from launchlib.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
     PlanError,
+    Problem,
     RunBroken,
     TargetError,
 )
@@ -92,6 +93,7 @@ class _Setup:
     docker_project: str
     source: str = "samples"
     prometheus_url: str = ""
+    database_url_env: str = ""
 
 
 def rehearse(
@@ -108,6 +110,7 @@ def rehearse(
     docker_project: str = "",
     source: str = "samples",
     prometheus_url: str = "",
+    database_url_env: str = "",
 ) -> tuple[Path, Manifest]:
     """Run a whole rehearsal; returns the run folder and its manifest (see the module doc).
 
@@ -121,6 +124,8 @@ def rehearse(
 
     With ``source="prometheus"`` the triggers judge Prometheus's telemetry of the target: the one at
     ``prometheus_url``, or (none given) one the kit starts scraping the target.
+    ``database_url_env`` names the variable holding a real PostgreSQL's URL: backed up at T-24h,
+    restored by a database rollback (empty: the simulator's books).
     """
     console = console or Console()
     setup = _validate(scenario, reports, target_url, plan_path, signoffs, notebooks, docker_project)
@@ -129,7 +134,9 @@ def rehearse(
     )
     if problems:
         raise PlanError(problems)
-    setup.source, setup.prometheus_url = source, prometheus_url
+    if database_url_env and not os.environ.get(database_url_env):
+        raise PlanError([Problem("--database-url-env", database_url_env, "is not set (a PostgreSQL URL)")])
+    setup.source, setup.prometheus_url, setup.database_url_env = source, prometheus_url, database_url_env
     t: Timeline | None = None
     try:
         with contextlib.ExitStack() as parts:
@@ -225,6 +232,7 @@ def _provision(
         docker_project=setup.docker_project,
         source=setup.source,
         prometheus_url=prometheus_url,
+        database_url_env=setup.database_url_env,
     )
     pool = KernelPool(str(run_dir), kernel_env)
     parts.callback(_stop_part, console, "kernels", pool.close)

@@ -27,6 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from launchlib.simulator.database import Books
 from launchlib.simulator.scenarios import Binding, Fault, FaultKind, active_effect
 from launchlib.simulator.timing import LoopLag, ServerTiming
 
@@ -101,6 +102,8 @@ class SimConfig:
     # the rehearsal's own host, where a busy host is not the service. Not in a container standing
     # in for a real stack: there a paused container is a fault, and it looks the same from inside.
     report_loop_lag: bool = False
+    # a real PostgreSQL holding the books (a staging stack): the integrity check asks it
+    database_url: str = ""
 
 
 @dataclass
@@ -123,6 +126,7 @@ class SimState:
     def __post_init__(self) -> None:
         self.release = self.release or self.config.previous
         self.rng = random.Random(self.config.seed)
+        self.books = Books(self.config.database_url) if self.config.database_url else None
 
     def launch_time(self, now: float | None = None) -> float | None:
         """Seconds since T-0 on the launch clock, or ``None`` before the clock is armed."""
@@ -298,6 +302,13 @@ async def risk(request: Request, st: SimState) -> Response:
 
 
 async def integrity(request: Request, st: SimState) -> Response:
+    if st.books is not None:  # a real database: its tables say, no fault is simulated
+        said = await st.books.agree()
+        if said is None:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        if not said[0]:
+            return JSONResponse({"status": "mismatch", "positions_vs_ledger": "disagree"}, status_code=409)
+        return JSONResponse({"status": "ok", "digest": said[1], "database": "postgresql"})
     if st.fault_active(FaultKind.DATA_INTEGRITY, "/api/integrity"):
         return JSONResponse({"status": "mismatch", "positions_vs_ledger": "disagree"}, status_code=409)
     return JSONResponse({"status": "ok", "digest": st.db_digest()})

@@ -53,6 +53,9 @@ class FaultKind(StrEnum):
     CONTAINER_STOP = "container_stop"
     CONTAINER_KILL = "container_kill"
     CONTAINER_RESTART = "container_restart"
+    # a command run in a service's container (``command``), e.g. SQL that corrupts the books in
+    # the stack's PostgreSQL: a data fault only the database rollback undoes
+    CONTAINER_EXEC = "container_exec"
 
     @property
     def on_container(self) -> bool:
@@ -86,9 +89,12 @@ class Fault(BaseModel):
     # a container fault's compose service: with binding 'release', the candidate's containers
     # (of this service, or all release services when unset); with 'infrastructure', this service
     service: str | None = None
+    command: tuple[str, ...] = ()  # container_exec: what to run in the service's container
 
     @model_validator(mode="after")
     def _check(self) -> Fault:
+        if (self.kind is FaultKind.CONTAINER_EXEC) != bool(self.command):
+            raise ValueError("command goes with a container_exec fault, which needs one")
         if self.end_s is not None and self.end_s <= self.start_s:
             raise ValueError("end_s must be after start_s")
         if self.kind.on_container and self.binding is Binding.INFRASTRUCTURE and not self.service:
