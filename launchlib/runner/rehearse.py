@@ -214,13 +214,7 @@ def _provision(
     )
     write_manifest(run_dir, m)
     _header(console, m, sc, plan, run_dir, embedded=server is not None, docker_project=setup.docker_project)
-    prometheus_url = setup.prometheus_url
-    if setup.source == "prometheus" and not prometheus_url:
-        own = own_prometheus(plan, target_url, run_dir)
-        parts.callback(_stop_part, console, "prometheus", own.stop)
-        prometheus_url = own.url
-    if setup.source == "prometheus":
-        console.line(f"  judge      prometheus {prometheus_url} (the plan's monitoring.prometheus queries)")
+    prometheus_url = _judge(setup, target_url, run_dir, console, parts)
     params = PhaseParams(
         run_dir=str(run_dir),
         plan_path=str(folder.plan_file),
@@ -248,6 +242,22 @@ def _provision(
     sup.start()
     parts.callback(_stop_part, console, "supervisor", sup.stop)
     return t
+
+
+def _judge(
+    setup: _Setup, target_url: str, run_dir: Path, console: Console, parts: contextlib.ExitStack
+) -> str:
+    """The Prometheus a ``--source prometheus`` run judges from: the one given, else the kit's own
+    (started here, stopped with the other parts); said on the console."""
+    url = setup.prometheus_url
+    if setup.source != "prometheus":
+        return url
+    if not url:
+        own = own_prometheus(setup.plan, target_url, run_dir)
+        parts.callback(_stop_part, console, "prometheus", own.stop)
+        url = own.url
+    console.line(f"  judge      prometheus {url} (the plan's monitoring.prometheus queries)")
+    return url
 
 
 def _run_timeline(t: Timeline) -> None:
