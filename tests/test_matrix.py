@@ -18,6 +18,8 @@ from launchlib.runner.matrix import _fitting, scenarios_matching
 from launchlib.simulator.scenarios import list_scenarios
 
 CONTAINER_SCENARIOS = {"container-pause", "container-stop"}
+# every scenario whose faults act on containers: the simulator-only target skips them
+STACK_SCENARIOS = CONTAINER_SCENARIOS | {"staging-books", "staging-crash"}
 
 
 def test_scenarios_are_chosen_by_glob_and_a_target_that_cannot_act_a_fault_skips_it() -> None:
@@ -27,8 +29,8 @@ def test_scenarios_are_chosen_by_glob_and_a_target_that_cannot_act_a_fault_skips
     with pytest.raises(Exception, match="matches no scenario"):
         scenarios_matching("nothing-like-this*")
     fit, skipped = _fitting(shipped, "")
-    assert set(skipped) == CONTAINER_SCENARIOS and "needs --docker-project" in skipped["container-stop"]
-    assert fit == [s for s in shipped if s not in CONTAINER_SCENARIOS]
+    assert set(skipped) == STACK_SCENARIOS and "needs --docker-project" in skipped["container-stop"]
+    assert fit == [s for s in shipped if s not in STACK_SCENARIOS]
 
 
 @pytest.mark.scenario
@@ -46,7 +48,7 @@ def test_the_table_over_every_shipped_scenario(
     data, page = write_fidelity(tmp_path, "fidelity-20261204-000000", table, "every scenario", skipped)
     got = json.loads(data.read_text())
     assert got["held"] and {s["scenario"] for s in got["scenarios"]} == set(fit)
-    assert set(got["skipped"]) == CONTAINER_SCENARIOS
+    assert set(got["skipped"]) == STACK_SCENARIOS
     row = next(s for s in got["scenarios"] if s["scenario"] == "error-burst")["runs"][0]
     assert (
         row["expected"] == row["actual"] == "rollback (fast)"
