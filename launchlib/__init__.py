@@ -75,6 +75,7 @@ __all__ = [
     "sign",
     "timeline_chart",
     "times_figure",
+    "traffic_figure",
     "variant_grid",
 ]
 
@@ -142,6 +143,7 @@ _WHERE = {
     "resolve_runs": "launchlib.report.analysis",
     "analyse_runs": "launchlib.report.analysis",
     "times_figure": "launchlib.report.analysis",
+    "traffic_figure": "launchlib.report.traffic",
     "variant_grid": "launchlib.evaluation.whatif",
     "JudgeSettings": "launchlib.evaluation.judge",
     "load_run": "launchlib.report.run_data",

@@ -17,6 +17,7 @@ PUBLIC = {
     "resolve_runs",
     "analyse_runs",
     "times_figure",
+    "traffic_figure",
     "variant_grid",
     "JudgeSettings",
     "load_run",

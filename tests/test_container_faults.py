@@ -28,6 +28,7 @@ from test_webhooks import Receiver
 from launchlib.backends.base import wait_release
 from launchlib.backends.container_faults import ContainerFaults
 from launchlib.backends.docker import PROJECT_LABEL, SERVICE_LABEL, DockerDeployer
+from launchlib.errors import TargetError
 from launchlib.probing.target import Target
 from launchlib.runfolder.events import Event, read_events, record_event
 from launchlib.runner.console import Console
@@ -180,6 +181,51 @@ def test_a_release_fault_follows_the_candidate(sim_stack: SimStack, tmp_path: Pa
     injected = next(e for e in read_events(tmp_path) if e.event == Event.FAULT_INJECTED)
     assert injected.info("containers") == [] and f"on {CANDIDATE}" in injected.info("detail")
     assert _answers(sim_stack.url)
+
+
+def _move_previous_tag(dep: DockerDeployer, run_dir: Path) -> ContainerFaults:
+    """A bad_rollback injector started on a run deployed now; returns once it has moved the tag."""
+    fault = Fault(kind=FaultKind.BAD_ROLLBACK, binding=Binding.INFRASTRUCTURE)
+    faults = ContainerFaults(dep, [fault], run_dir, compress=20.0).start()
+    record_event(run_dir, Event.DEPLOYED, release=CANDIDATE)
+    _until(lambda: any(e.event == Event.FAULT_INJECTED for e in read_events(run_dir)))
+    assert faults.error is None
+    return faults
+
+
+def test_a_moved_tag_fools_the_emergency_rollback_not_the_controlled_one(
+    sim_stack: SimStack, engine: docker.DockerClient, tmp_path: Path
+) -> None:
+    """bad_rollback on a stack: the previous tag names the candidate's image, so the emergency
+    rollback (by tag) brings the candidate back; the controlled one restores the tag from the image
+    recorded at the deploy and the previous release answers. A tag nobody restored is put back
+    when the injector stops."""
+    ids = {t: engine.images.get(f"{REPO}:{t}").id for t in (PREVIOUS, CANDIDATE)}
+    dep, target = sim_stack.deployer(), Target(sim_stack.url)
+    tagged = lambda: engine.images.get(f"{REPO}:{PREVIOUS}").id  # noqa: E731
+    try:
+        dep.deploy(CANDIDATE)
+        wait_release(target, CANDIDATE, timeout_s=30)
+        faults = _move_previous_tag(dep, tmp_path / "run")
+        assert tagged() == ids[CANDIDATE]
+        dep.rollback("emergency")
+        with pytest.raises(TargetError):
+            wait_release(target, PREVIOUS, timeout_s=3)
+        assert httpx.get(f"{sim_stack.url}/version").json() == {"release": CANDIDATE}
+        done = dep.rollback("controlled")
+        assert done["retagged"] == [f"{REPO}:{PREVIOUS}"] and done["replaced"] == [
+            f"{sim_stack.project}-api-1"
+        ]
+        wait_release(target, PREVIOUS, timeout_s=30)
+        assert tagged() == ids[PREVIOUS]
+        faults.stop()
+        _move_previous_tag(dep, tmp_path / "unrestored").stop()  # no rollback this time
+        assert tagged() == ids[PREVIOUS]
+    finally:
+        dep.close()
+        engine.images.get(ids[PREVIOUS]).tag(REPO, PREVIOUS)  # whatever happened, for the next test
+    injected = next(e for e in read_events(tmp_path / "run") if e.event == Event.FAULT_INJECTED)
+    assert injected.info("images") == [f"{REPO}:{PREVIOUS}"], injected
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from launchlib.simulator.scenarios import list_scenarios
 
 CONTAINER_SCENARIOS = {"container-pause", "container-stop"}
 # every scenario whose faults act on containers: the simulator-only target skips them
-STACK_SCENARIOS = CONTAINER_SCENARIOS | {"staging-books", "staging-crash"}
+STACK_SCENARIOS = CONTAINER_SCENARIOS | {"staging-bad-rollback", "staging-books", "staging-crash"}
 
 
 def test_scenarios_are_chosen_by_glob_and_a_target_that_cannot_act_a_fault_skips_it() -> None:

@@ -10,11 +10,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import LAUNCHLIB, ROOT, Rehearsed, cli_env, require_binary
 
 from launchlib.report.index import write_index
-from launchlib.report.run_data import load_run
+from launchlib.report.run_data import RunData, load_run
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -161,9 +162,17 @@ def test_analyse_renders_the_analysis_of_three_runs(three_runs: dict[str, Path],
     incidents = {i["run"]: i for i in scraps["analysis_incidents"].data}
     spike = runs["latency-spike"].name
     assert set(incidents) == {spike, "outage"} and incidents[spike]["class"]
+    traffic = pd.DataFrame(scraps["analysis_traffic"].data)
+    assert set(traffic["run"]) == {p.name for p in runs.values()}
+    assert set(traffic["side"]) == {"baseline", "candidate"}
+    outage = traffic[(traffic["run"] == "outage") & (traffic["class"] == "api")].set_index("side")
+    assert outage.loc["baseline", "failed_pct"] < 1 and outage.loc["candidate", "failed_pct"] > 10, outage
+    spiked = traffic[(traffic["run"] == spike) & (traffic["class"] == "api")].set_index("side")
+    assert spiked.loc["candidate", "p95_ms"] > 2 * spiked.loc["baseline", "p95_ms"], spiked
     page = out.read_text(encoding="utf-8")
     assert (
         "Baseline versus candidate" in page
+        and "Traffic across runs" in page
         and "What if the triggers" in page
         and "import launchlib" not in page
     )
@@ -258,14 +267,14 @@ def test_a_decisions_line_in_the_report_reads_back_typed(runs: dict[str, Path]) 
 
 
 @pytest.mark.slow
-def test_the_analysis_judge_sees_a_late_fault_and_keeps_the_plans_bar(runs: dict[str, Path]) -> None:
-    """On the latency-spike run's own decision, with crafted samples: a slowdown only while the
-    decision's triggers held fails, though diluted over deploy → decision it does not; and a
-    clean candidate a few ms slower passes whatever statistics are passed (the plan's +100 ms)."""
-    from dataclasses import replace
-
+def test_the_analysis_judge_sees_a_late_fault_and_keeps_the_plans_bar(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """On the latency-spike run's own decision, with crafted samples (a copy of the run folder
+    with them as its only part): a slowdown only while the decision's triggers held fails, though
+    diluted over deploy → decision it does not; and a clean candidate a few ms slower passes
+    whatever statistics are passed (the plan's +100 ms)."""
     import numpy as np
-    import pandas as pd
 
     from launchlib.evaluation.judge import JudgeSettings, judge
     from launchlib.report.analysis import judge_table
@@ -285,7 +294,15 @@ def test_the_analysis_judge_sees_a_late_fault_and_keeps_the_plans_bar(runs: dict
     base = frame(np.linspace(origin - 60, origin - 0.01, 200), 50 + rng.normal(0, 3, 200))
     healthy = frame(np.linspace(origin + 0.01, held - 0.01, 400), 50 + rng.normal(0, 3, 400))
     slow = frame(np.linspace(held + 0.01, until - 0.01, 40), 700 + rng.normal(0, 20, 40))
-    late = replace(run, samples=pd.concat([base, healthy, slow], ignore_index=True))
+
+    def crafted(name: str, samples: pd.DataFrame) -> RunData:
+        folder = tmp_path / name
+        shutil.copytree(run.run_dir, folder, ignore=shutil.ignore_patterns("samples", "*.ipynb", "*.html"))
+        (folder / "samples").mkdir()
+        samples.to_parquet(folder / "samples" / "part-00000.parquet", index=False)
+        return load_run(folder, with_results=False)
+
+    late = crafted("late", pd.concat([base, healthy, slow], ignore_index=True))
 
     whole = [v for v in judge(run.plan, late.samples, origin, until) if v.cls == "api"]
     assert [v.verdict for v in whole if v.metric == "latency_ms"] != ["fail"]
@@ -295,7 +312,7 @@ def test_the_analysis_judge_sees_a_late_fault_and_keeps_the_plans_bar(runs: dict
     assert api["interval"] in ("the decision's window", "while its triggers held"), api
 
     cand = frame(np.linspace(origin + 0.01, until - 0.01, 400), 56 + rng.normal(0, 3, 400))
-    clean = replace(run, samples=pd.concat([base, cand], ignore_index=True))
+    clean = crafted("clean", pd.concat([base, cand], ignore_index=True))
     loose = JudgeSettings(alpha=0.05)
     unbarred = [v for v in judge(run.plan, clean.samples, origin, until, loose) if v.metric == "latency_ms"]
     assert [v.verdict for v in unbarred] == ["fail"]  # without the plan's bar a 6-ms shift fails

@@ -14,12 +14,14 @@ import httpx
 import pytest
 from conftest import LAUNCHLIB, ROOT, require_binary
 
+from launchlib.runfolder.events import read_events
 from launchlib.runfolder.records import DecisionRecord, read_decisions
 
 pytestmark = [pytest.mark.scenario, pytest.mark.timeout(1800)]
 
 STACK = ROOT / "examples/staging/stack.py"
 SERVICE = "http://127.0.0.1:8780"
+RELEASES = ("prod-rollback", "v1.0-prod-ready")
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +44,16 @@ def staging(docker_engine: str) -> Iterator[dict[str, str]]:
         subprocess.run([sys.executable, str(STACK), "down"], env=env, capture_output=True, timeout=300)
 
 
-def _rehearse(env: dict[str, str], scenario: str, reports: Path) -> subprocess.CompletedProcess[str]:
+def _rehearse(
+    env: dict[str, str], scenario: str, reports: Path, prometheus: bool = True
+) -> subprocess.CompletedProcess[str]:
     args = [
         "rehearse", "--plan", ".staging/plan.yaml", "--scenario", scenario, "--compress", "10",
-        "--docker-project", "launch-staging", "--target", SERVICE, "--source", "prometheus",
-        "--prometheus", "http://127.0.0.1:9790", "--database-url-env", "STAGING_DATABASE_URL",
-        "--reports", str(reports), "--run-id", scenario,
+        "--docker-project", "launch-staging", "--target", SERVICE,
+        "--database-url-env", "STAGING_DATABASE_URL", "--reports", str(reports), "--run-id", scenario,
     ]  # fmt: skip
+    if prometheus:
+        args += ["--source", "prometheus", "--prometheus", "http://127.0.0.1:9790"]
     return subprocess.run([LAUNCHLIB, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
 
 
@@ -70,3 +75,29 @@ def test_a_killed_candidate_goes_dark_and_the_previous_release_comes_back(stagin
     d = next(r for r in read_decisions(tmp_path / "staging-crash") if isinstance(r, DecisionRecord))
     assert (d.tier, [f.id for f in d.triggers]) == ("controlled", ["monitoring_gap"])
     assert httpx.get(f"{SERVICE}/version", timeout=5).json() == {"release": "prod-rollback"}
+
+
+def test_an_emergency_rollback_that_brings_the_candidate_back_is_caught(staging, tmp_path: Path) -> None:
+    """The previous tag moved onto the candidate's image: the emergency rollback (by tag) brings
+    the candidate back, the version check catches it, the controlled one (by image) mends it."""
+    import docker  # the stack's images: what the tag names after the run
+
+    run = _rehearse(staging, "staging-bad-rollback", tmp_path, prometheus=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-1000:]
+    assert "The emergency rollback left the wrong release running; that was caught." in run.stdout
+    events = [e.model_dump() for e in read_events(tmp_path / "staging-bad-rollback")]
+    moved = next(e for e in events if e["event"] == "fault_injected" and e["fault"] == "bad_rollback")
+    assert moved["images"] == ["launchlib-staging/trading:prod-rollback"], moved
+    caught = next(e for e in events if e["event"] == "bad_rollback")
+    assert "v1.0-prod-ready" in caught["detail"], caught
+    done = next(e for e in events if e["event"] == "rollback_completed")
+    assert done["procedures"][:2] == ["emergency", "controlled"], done
+    d = next(r for r in read_decisions(tmp_path / "staging-bad-rollback") if isinstance(r, DecisionRecord))
+    assert d.tier == "immediate", d
+    assert httpx.get(f"{SERVICE}/version", timeout=5).json() == {"release": "prod-rollback"}
+    client = docker.DockerClient(base_url=staging["DOCKER_HOST"])
+    try:
+        images = {t: client.images.get(f"launchlib-staging/trading:{t}").id for t in RELEASES}
+    finally:
+        client.close()
+    assert images["prod-rollback"] != images["v1.0-prod-ready"], "the rollback put the tag back"

@@ -1,15 +1,19 @@
 """A scenario's container faults, acted on a compose project through the Docker Engine API.
 
-The simulator injects its faults itself; a real stack is made to fail from outside, as the
-launch's own infrastructure would: a container paused, stopped, killed or restarted at a launch
-time after T-0 (the ``deployed`` event of the run). A **release** fault follows the candidate's
-containers (those running the fault's release, of its service or of every release service): the
-rollback that replaces them removes the fault, as rolling back a bad release would. An
-**infrastructure** fault acts on its service's containers whatever their image and outlives a
-release rollback until its ``end_s``, when a paused container is unpaused and a stopped or killed
-one started again. Every act is an event of the run (``fault_injected`` / ``fault_cleared``); an
-act the Engine refuses stops the injector with :attr:`ContainerFaults.error`, which the runner's
-supervisor turns into a broken run: a rehearsal whose fault never happened must not be scored.
+The simulator injects its faults itself; a real stack is made to fail from outside, as the launch's
+own infrastructure would: a container paused, stopped, killed or restarted at a launch time after
+T-0 (the ``deployed`` event of the run). A **release** fault follows the candidate's containers
+(those running the fault's release, of its service or of every release service): the rollback that
+replaces them removes the fault, as rolling back a bad release would. An **infrastructure** fault
+acts on its service's containers whatever their image and outlives a release rollback until its
+``end_s``, when a paused container is unpaused and a stopped or killed one started again. A
+``bad_rollback`` fault moves the previous release's tag onto the candidate's image (the image, not a
+container, is damaged), so the emergency rollback, which trusts the tag, brings the candidate back;
+the controlled rollback restores the tag, and so does the fault's end or the injector's stop (a
+rehearsal leaves no moved tag behind). Every act is an event of the run (``fault_injected`` /
+``fault_cleared``); an act the Engine refuses stops the injector with :attr:`ContainerFaults.error`,
+which the runner's supervisor turns into a broken run: a rehearsal whose fault never happened must
+not be scored.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class ContainerFaults:
         self.compress, self.poll_s = compress, poll_s
         self.error: str | None = None
         self._acted: dict[int, list[Container]] = {}  # fault index → the containers it acted on
+        self._moved: dict[str, str] = {}  # repository → the image its previous tag named before
         self._cleared: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="launchlib-container-faults", daemon=True)
@@ -55,6 +60,40 @@ class ContainerFaults:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=30.0)
+        if not self._thread.is_alive():
+            self._restore_tags()
+
+    # -- the image tag a bad_rollback moves ------------------------------------------------------
+    def _move_tags(self, i: int, fault: Fault, launch_s: float) -> None:
+        d = self.deployer
+        for repo in d.release_repos():
+            before = d.image_id(f"{repo}:{d.previous}")
+            if before and d.image_id(f"{repo}:{d.candidate}") not in (None, before):
+                self._moved[repo] = before
+                d.client.images.get(f"{repo}:{d.candidate}").tag(repo, d.previous)
+        self._acted[i] = []
+        moved = [f"{repo}:{d.previous}" for repo in sorted(self._moved)]
+        record_event(
+            self.run_dir,
+            Event.FAULT_INJECTED,
+            fault=fault.kind.value,
+            binding=fault.binding.value,
+            images=moved,
+            launch_s=round(launch_s, 1),
+            detail=f"{', '.join(moved)} now names the image of {d.candidate}"
+            if moved
+            else f"no release image tagged both {d.previous} and {d.candidate}",
+        )
+
+    def _restore_tags(self) -> list[str]:
+        """Put back every previous tag this injector moved and the rollback did not restore."""
+        d, back = self.deployer, []
+        for repo, image in sorted(self._moved.items()):
+            if d.image_id(f"{repo}:{d.previous}") != image:
+                d.client.images.get(image).tag(repo, d.previous)
+                back.append(f"{repo}:{d.previous}")
+        self._moved.clear()
+        return back
 
     # -- which containers --------------------------------------------------------------------
     def targets(self, fault: Fault) -> list[Container]:
@@ -71,6 +110,9 @@ class ContainerFaults:
 
     # -- acts ----------------------------------------------------------------------------------
     def _inject(self, i: int, fault: Fault, launch_s: float) -> None:
+        if fault.kind is FaultKind.BAD_ROLLBACK:
+            self._move_tags(i, fault, launch_s)
+            return
         found = self.targets(fault)
         for c in found:
             if fault.kind is FaultKind.CONTAINER_PAUSE:
@@ -101,7 +143,7 @@ class ContainerFaults:
         )
 
     def _clear(self, i: int, fault: Fault, launch_s: float) -> None:
-        back = []
+        back = self._restore_tags() if fault.kind is FaultKind.BAD_ROLLBACK else []
         for c in self._acted.get(i, []):
             try:
                 c.reload()

@@ -8,8 +8,12 @@ their configuration (environment, command, ports, mounts, networks, labels), as
 ``docker compose up -d`` does after the tag changes. No registry is needed: images must be on the
 host (``deploy_ready`` reports which releases are).
 
-Emergency rollback replaces every release service at once; controlled rollback goes one service
-at a time and waits for each to be running (and healthy, when the image has a healthcheck).
+Emergency rollback replaces every release service at once, from whatever the previous tag names
+(the seed's ``down``/``up``). Controlled rollback is the verified path: it first points the previous
+tag back at the image each service ran before the deploy (recorded on the deployed containers, as
+the seed's ``docker compose pull`` restores a tag from the registry), then goes one service at a
+time, by image rather than by tag, and waits for each to be running (and healthy, when the image
+has a healthcheck).
 """
 
 from __future__ import annotations
@@ -29,10 +33,11 @@ from launchlib.backends.base import wait_release
 from launchlib.errors import TargetError
 from launchlib.probing.target import Target
 
-__all__ = ["PROJECT_LABEL", "SERVICE_LABEL", "DockerDeployer"]
+__all__ = ["PINNED_LABEL", "PROJECT_LABEL", "SERVICE_LABEL", "DockerDeployer"]
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
+PINNED_LABEL = "io.launchlib.replaced-image"  # on a deployed container: the image ID it replaced
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 API_VERSION = "1.41"  # Docker 20.10 (Debian 12's docker.io); newer engines still serve it
 
@@ -45,6 +50,11 @@ def _repo_tag(image: str) -> tuple[str, str]:
 def _image(c: Container) -> tuple[str, str]:
     """The (repository, tag) a container was created from."""
     return _repo_tag(c.attrs["Config"]["Image"])
+
+
+def _ref(c: Container, tag: str) -> str:
+    """``c``'s repository at ``tag``."""
+    return f"{_image(c)[0]}:{tag}"
 
 
 class DockerDeployer:
@@ -138,41 +148,73 @@ class DockerDeployer:
         return out
 
     def _has_image(self, ref: str) -> bool:
+        return self.image_id(ref) is not None
+
+    def image_id(self, ref: str) -> str | None:
+        """The ID of the image ``ref`` names on the host, or None."""
         try:
-            self.client.images.get(ref)
+            return str(self.client.images.get(ref).id)
         except docker.errors.ImageNotFound:
-            return False
-        return True
+            return None
+
+    def release_repos(self) -> list[str]:
+        """The image repositories of the release services (``trading-api`` of ``trading-api:v1.5.0``)."""
+        return sorted({_image(c)[0] for c in self.release_containers()})
 
     # -- changing ----------------------------------------------------------------------------
     def deploy(self, release: str) -> dict[str, Any]:
         """Every release service onto ``release``, one at a time, each waited for."""
-        return {"release": release, "replaced": self._switch(release, rolling=True)}
+        return {"release": release, "replaced": self._switch(release, rolling=True, pin=True)}
 
     def rollback(self, procedure: str) -> dict[str, Any]:
-        """Back to the previous release: ``emergency`` all at once, ``controlled`` one by one."""
-        rolling = procedure != "emergency"
-        return {
-            "release": self.previous,
-            "procedure": procedure,
-            "replaced": self._switch(self.previous, rolling=rolling),
-        }
+        """Back to the previous release: ``emergency`` all at once by tag, ``controlled`` one by one
+        by the image each service ran before the deploy."""
+        if procedure == "emergency":
+            return {
+                "release": self.previous,
+                "procedure": procedure,
+                "replaced": self._switch(self.previous, rolling=False),
+            }
+        retagged = self._restore_previous_tags()
+        replaced = self._switch(self.previous, rolling=True, by_image=True)
+        return {"release": self.previous, "procedure": procedure, "replaced": replaced, "retagged": retagged}
 
-    def _switch(self, release: str, *, rolling: bool) -> list[str]:
-        olds = [c for c in self.release_containers() if _image(c)[1] != release]
+    def _restore_previous_tags(self) -> list[str]:
+        """Point each release repository's previous tag back at the image recorded at the deploy."""
+        out = []
+        for c in self.release_containers():
+            repo, pin = _image(c)[0], c.labels.get(PINNED_LABEL)
+            ref = f"{repo}:{self.previous}"
+            if not pin or self.image_id(ref) == pin:
+                continue
+            try:
+                self.client.images.get(pin).tag(repo, self.previous)
+            except docker.errors.ImageNotFound:
+                raise TargetError(
+                    f"docker: {ref} was moved and the image it named at the deploy ({pin[:19]}) is gone"
+                ) from None
+            out.append(ref)
+        return sorted(set(out))
+
+    def _switch(self, release: str, *, rolling: bool, pin: bool = False, by_image: bool = False) -> list[str]:
+        if by_image:  # what runs, whatever its tag says
+            found = self.release_containers()
+            olds = [c for c in found if c.attrs["Image"] != self.image_id(_ref(c, release))]
+        else:
+            olds = [c for c in self.release_containers() if _image(c)[1] != release]
         for c in olds:
-            ref = f"{_image(c)[0]}:{release}"
+            ref = _ref(c, release)
             if not self._has_image(ref):
                 raise TargetError(f"docker: image {ref} not on the host (build or load it first)")
         names = [c.name for c in olds]
         if rolling:
             for c in olds:
-                self._settle([self._replace(c, release)])
+                self._settle([self._replace(c, release, pin)])
         else:
             pairs: list[tuple[Container, Container, str]] = []
             try:
                 for c in olds:
-                    pairs.append(self._replace(c, release))
+                    pairs.append(self._replace(c, release, pin))
             except TargetError:  # one could not be created: put back those already switched
                 for _new, old, name in pairs:
                     self._undo(name, old)
@@ -192,19 +234,23 @@ class DockerDeployer:
         for _new, old, _name in pairs:
             old.remove()
 
-    def _replace(self, old: Container, release: str) -> tuple[Container, Container, str]:
+    def _replace(self, old: Container, release: str, pin: bool = False) -> tuple[Container, Container, str]:
         """Start ``old``'s service from ``repo:release`` with its configuration; ``old`` is kept stopped.
+        ``pin`` records the image ``old`` ran on the new container (:data:`PINNED_LABEL`).
 
         Returns (new, old, name); a failure to create or start puts ``old`` back at once.
         """
         attrs, api, name = old.attrs, self.client.api, old.name
         cfg, image_cfg = attrs["Config"], api.inspect_image(attrs["Image"])["Config"] or {}
-        ref = f"{_image(old)[0]}:{release}"
+        ref = _ref(old, release)
 
         def own(key: str) -> Any:  # set on the container rather than inherited from the old image
             return cfg.get(key) if cfg.get(key) != image_cfg.get(key) else None
 
         image_env, image_labels = image_cfg.get("Env") or [], image_cfg.get("Labels") or {}
+        labels = {k: v for k, v in (cfg.get("Labels") or {}).items() if k not in image_labels}
+        if pin:
+            labels[PINNED_LABEL] = attrs["Image"]
         mode = attrs["HostConfig"].get("NetworkMode", "default")
         nets = attrs["NetworkSettings"].get("Networks") or {}
         if old.status == "paused":  # a frozen container (a fault, a deadlock) cannot be stopped
@@ -219,7 +265,7 @@ class DockerDeployer:
                 entrypoint=own("Entrypoint"),
                 working_dir=own("WorkingDir"),
                 environment=[e for e in cfg.get("Env") or [] if e not in image_env],
-                labels={k: v for k, v in (cfg.get("Labels") or {}).items() if k not in image_labels},
+                labels=labels,
                 ports=[tuple(p.split("/")) for p in (cfg.get("ExposedPorts") or {})],
                 host_config=attrs["HostConfig"],
                 healthcheck=own("Healthcheck"),

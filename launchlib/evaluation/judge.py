@@ -30,7 +30,7 @@ from scipy.stats import mannwhitneyu
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric
 
-__all__ = ["JudgeSettings", "MetricVerdict", "judge", "overall", "plan_settings"]
+__all__ = ["JudgeSettings", "MetricVerdict", "judge", "overall", "plan_settings", "verdict"]
 
 VERDICT_ORDER = {"pass": 0, "no data": 0, "marginal": 1, "fail": 2}
 
@@ -84,9 +84,24 @@ def _compare(cls: str, metric: str, base: np.ndarray, cand: np.ndarray, s: Judge
     if np.all(base == base[0]) and np.all(cand == base[0]):  # identical constants: nothing to test
         return MetricVerdict(cls, metric, nb, nc, b, c, None, 1.0, 0.0, "pass")
     u, p = mannwhitneyu(cand, base, alternative="two-sided")
-    effect = 2.0 * float(u) / (nb * nc) - 1.0  # U counts candidate > baseline pairs (ties half)
+    return verdict(cls, metric, (nb, nc), (b, c), float(u), float(p), s)
+
+
+def verdict(
+    cls: str,
+    metric: str,
+    sizes: tuple[int, int],
+    centers: tuple[float | None, float | None],
+    u: float,
+    p: float,
+    s: JudgeSettings,
+) -> MetricVerdict:
+    """The verdict on a tested metric: ``u`` counts candidate > baseline pairs (ties half), ``p``
+    is the two-sided Mann-Whitney p-value; baseline and candidate sizes and medians (or rates)."""
+    (nb, nc), (b, c) = sizes, centers
+    effect = 2.0 * u / (nb * nc) - 1.0
     worse = effect > 0
-    verdict = "pass"
+    result = "pass"
     noticeable = metric != "latency_ms" or (
         c is not None
         and b is not None
@@ -94,10 +109,10 @@ def _compare(cls: str, metric: str, base: np.ndarray, cand: np.ndarray, s: Judge
         and (b <= 0 or c / b - 1.0 >= s.min_change_ratio)
     )
     if p < s.alpha and worse and noticeable:
-        verdict = "fail" if effect >= s.large else "marginal"
+        result = "fail" if effect >= s.large else "marginal"
     if metric == "failure" and b is not None and c is not None and c - b > s.max_failure_rise:
-        verdict = "fail"
-    return MetricVerdict(cls, metric, nb, nc, b, c, float(u), float(p), effect, verdict)
+        result = "fail"
+    return MetricVerdict(cls, metric, nb, nc, b, c, u, p, effect, result)
 
 
 def judge(

@@ -149,6 +149,9 @@ class Aggregates:
     base_first_ts: float = np.inf
     rows: int = 0
     _cum: dict[tuple[int, ...], np.ndarray] = field(init=False, default_factory=dict)
+    _quantiles: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         c = len(self.class_names)
@@ -210,6 +213,7 @@ class Aggregates:
         if len(r.ts) == 0:
             return
         self._cum.clear()  # cumulative histograms (batch evaluation) are stale from here
+        self._quantiles.clear()
         self.rows += len(r.ts)
         c = len(self.class_names)
         before = r.ts <= self.deploy_at
@@ -257,6 +261,22 @@ class Aggregates:
             b, ts = b[order], ts[order]
         last = np.r_[b[1:] != b[:-1], True]
         self.last_ts[b[last]] = np.maximum(self.last_ts[b[last]], ts[last])
+
+    def window_quantile(
+        self, slots: list[int], ks: np.ndarray, width: int, q: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``q``-quantile of these slots' latency over each window, and its sample count.
+
+        In a batch over the whole run, kept: what-if variants that scale only thresholds or
+        ``for`` share their windows' quantiles (a 27-variant grid has three windows)."""
+        key = (tuple(slots), int(ks[0]), int(ks[-1]), len(ks), width, q)
+        if key in self._quantiles:
+            return self._quantiles[key]
+        hist = self.window_sum(self.hist, ks, width, slots)
+        out = (hist_quantile(hist, q), hist.sum(axis=1))
+        if int(ks.min()) - width + 1 <= 0:  # a batch (the live monitor's windows move on)
+            self._quantiles[key] = out
+        return out
 
     def window_sum(
         self, arr: np.ndarray, ks: np.ndarray, width: int, slots: list[int] | None = None

@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from launchlib.errors import DataError, Problem
+from launchlib.evaluation.metrics import RowArrays, classify
+from launchlib.plan.model import Plan
+from launchlib.runfolder.sample_query import SampleQuery
 
-__all__ = ["REQUIRED", "normalise_samples", "parse_time", "read_events", "read_samples"]
+__all__ = ["REQUIRED", "normalise_samples", "parse_time", "read_events", "read_samples", "run_rows"]
 
 REQUIRED = ("ts", "endpoint", "latency_ms", "status")
 
@@ -117,3 +120,39 @@ def read_events(path: Path | str) -> list[tuple[float, str]]:
             raise DataError([Problem(str(path), f"[{i}]", "an event needs 'ts' and 'event'")])
         out.append((parse_time(ev["ts"], f"{path}[{i}].ts"), str(ev["event"])))
     return out
+
+
+def run_rows(
+    q: SampleQuery,
+    run_dir: Path | str,
+    plan: Plan,
+    start: float | None = None,
+    end: float | None = None,
+) -> RowArrays:
+    """A run's samples with ``start < ts <= end`` as the trigger engine's row arrays, read by
+    DuckDB from its Parquet parts (four columns, the range pushed into the scan): what
+    :meth:`TriggerEngine.rows` makes of the same samples read whole."""
+    mon = plan.monitoring
+    names = sorted(set(mon.endpoint_classes.values()))
+    endpoints = q.endpoints(run_dir)
+    found = classify(endpoints, mon.endpoint_classes)
+    index = {e: names.index(c) for e, c in zip(endpoints, found, strict=True) if c}
+    latency = "coalesce(latency_ms, 'nan'::double)"
+    stall = mon.max_client_stall_ms
+    if stall is not None and "client_stall_ms" in q.columns(run_dir):  # the host's stall, not the service's
+        latency = (
+            f"case when coalesce(client_stall_ms, 0) > {float(stall)!r} then 'nan'::double else {latency} end"
+        )
+    got = q.arrays(
+        run_dir,
+        {"ts": "ts", "cls": "{cls}", "latency": latency, "status": "coalesce(status, 0)"},
+        start,
+        end,
+        classes=index,
+    )
+    return RowArrays(
+        got["ts"].astype(float),
+        got["cls"].astype(np.int64),
+        got["latency"].astype(float),
+        got["status"].astype(np.int64),
+    )

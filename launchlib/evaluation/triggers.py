@@ -170,10 +170,8 @@ class TriggerEngine:
         """The window's p95 (or its rise over the baseline's p95, with the minimum change)."""
         agg, c = self.agg, r.trigger.condition
         slots = agg.slots(r.cls_idx)
-        hist = agg.window_sum(agg.hist, ks, r.window, slots)
-        total = hist.sum(axis=1)
+        value, total = agg.window_quantile(slots, ks, r.window, 0.95)
         enough = total >= self.min_samples
-        value = hist_quantile(hist, 0.95)
         if c.metric is CM.LATENCY_P95_DEGRADATION:
             base = agg.base_hist[slots].sum(axis=0)
             n_base = int(base.sum())

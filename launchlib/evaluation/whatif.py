@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from launchlib.evaluation.metrics import RowArrays
 from launchlib.evaluation.triggers import TriggerEngine
 from launchlib.plan.model import Plan
 from launchlib.plan.thresholds import ConditionMetric as CM
@@ -72,7 +73,7 @@ def variant_plan(plan: Plan, v: Variant) -> Plan:
 
 def what_if(
     plan: Plan,
-    samples: pd.DataFrame,
+    samples: pd.DataFrame | RowArrays,
     deploy_at: float,
     *,
     compress: float = 1.0,
@@ -86,8 +87,9 @@ def what_if(
     (negative: earlier); the samples are converted and binned once and shared by every variant.
     """
     fed = TriggerEngine(plan, deploy_at, compress=compress)
-    fed.feed(samples)
-    end = until if until is not None else float(samples["ts"].max()) if not samples.empty else deploy_at
+    rows = fed.rows(samples) if isinstance(samples, pd.DataFrame) else samples
+    fed.feed(rows)
+    end = until if until is not None else float(rows.ts.max()) if len(rows.ts) else deploy_at
     out = []
     for v in variants if variants is not None else variant_grid():
         engine = TriggerEngine(variant_plan(plan, v), deploy_at, compress=compress)

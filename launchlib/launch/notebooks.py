@@ -88,6 +88,13 @@ print(f"{len(data)} runs: {', '.join(r.manifest.run_id for r in data)}")""",
     ("code", "ll.show(ll.times_figure([r.manifest for r in data]))\nanalysis.scorecards"),
     (
         "markdown",
+        "## Traffic across runs\n\nPer run, release side (the previous release before the deploy, "
+        "the candidate after it, to the decision) and endpoint class: requests, failures and latency "
+        "quantiles (nearest-rank), from the counts DuckDB reduces each run's Parquet parts to.",
+    ),
+    ("code", "ll.show(ll.traffic_figure(analysis.traffic))\nanalysis.traffic"),
+    (
+        "markdown",
         "## Baseline versus candidate\n\nPer endpoint class, before the deploy against after it "
         "(to the decision): Mann-Whitney U, effect size (rank-biserial, > 0: the candidate is worse), "
         "verdict.",

@@ -4,6 +4,7 @@ What ``notebooks/analysis.ipynb`` shows, as tables (pandas) and charts (plotly) 
 
 * the scorecards of the runs side by side and the trend of time to detect, decide, roll back
   and recover across them;
+* traffic per run, release side and class (:mod:`launchlib.report.traffic`, one DuckDB query);
 * baseline versus candidate per endpoint class (:mod:`launchlib.evaluation.judge`);
 * what-if: the run's samples replayed under a grid of trigger variants
   (:mod:`launchlib.evaluation.whatif`);
@@ -15,22 +16,33 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+import queue
 import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
+from tqdm.auto import tqdm
 
 from launchlib.errors import RunError
-from launchlib.evaluation.judge import VERDICT_ORDER, JudgeSettings, judge, overall, plan_settings
+from launchlib.evaluation.judge import VERDICT_ORDER, JudgeSettings, MetricVerdict, overall, plan_settings
+from launchlib.evaluation.judge_sql import ValueCounts, judge_counts, value_counts
+from launchlib.evaluation.sources import run_rows
 from launchlib.evaluation.whatif import Variant, what_if
 from launchlib.plan.model import IncidentClass, Plan, Tier
 from launchlib.report.run_data import RunData, load_run
+from launchlib.report.traffic import COLUMNS as TRAFFIC
+from launchlib.report.traffic import run_traffic
 from launchlib.runfolder.events import Event
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import MANIFEST, Manifest
+from launchlib.runfolder.sample_query import SampleQuery
 
 __all__ = [
     "Analysis",
@@ -65,7 +77,7 @@ def resolve_runs(specs: list[str] | str, reports: Path | str = "reports") -> lis
         folders += [Path(m).resolve() for m in matches if RunFolder(m).manifest_file.exists()]
     if not folders:
         raise RunError(f"{' '.join(items)}: no run folder with a {MANIFEST} among them")
-    runs = [load_run(f) for f in dict.fromkeys(folders)]
+    runs = [load_run(f, with_results=False) for f in dict.fromkeys(folders)]
     return sorted(runs, key=lambda r: r.manifest.started)
 
 
@@ -112,7 +124,40 @@ def times_figure(manifests: list[Manifest]) -> go.Figure:
     return fig
 
 
-def judge_table(run: RunData, settings: JudgeSettings | None = None) -> tuple[pd.DataFrame, str, float]:
+def judge_intervals_of(run: RunData) -> list[tuple[float, float | None, str]]:
+    """The candidate intervals the judge looks at, (start, end, what): deploy → decision (or the
+    end), and when a decision ended the watch, the window its triggers saw and the time they held."""
+    origin, d = run.origin, run.decision
+    if origin is None:
+        return []
+    until = d.recorded_at if d else None
+    out = [(origin, until, "deploy → decision" if d else "since the deploy")]
+    if d is not None and d.triggers:
+        out += [
+            (start, until, where)
+            for start, where in (
+                (min(t.evidence.window_start for t in d.triggers), "the decision's window"),
+                (min(t.evidence.first_true for t in d.triggers), "while its triggers held"),
+            )
+            if start > origin
+        ]
+    return out
+
+
+def run_counts(run: RunData, q: SampleQuery) -> ValueCounts | None:
+    """The run's samples reduced by DuckDB for the judge and the traffic table (one scan)."""
+    intervals = judge_intervals_of(run)
+    if run.origin is None:
+        return None
+    return value_counts(q, run.run_dir, run.plan, run.origin, [(a, b) for a, b, _ in intervals])
+
+
+def judge_table(
+    run: RunData,
+    settings: JudgeSettings | None = None,
+    q: SampleQuery | None = None,
+    counts: ValueCounts | None = None,
+) -> tuple[pd.DataFrame, str, float]:
     """Baseline versus candidate for one run: a row per class and metric, the verdict and score.
 
     ``settings`` give the statistics (significance, what a large effect is, minimum samples);
@@ -123,47 +168,54 @@ def judge_table(run: RunData, settings: JudgeSettings | None = None) -> tuple[pd
     triggers saw and over the time they held, each with the baseline; each class and metric keeps
     the worse (its ``interval`` says which). A fault that filled only the end of the interval (a
     spike two minutes in, decided a minute later) is otherwise diluted by the healthy minutes
-    before it."""
-    origin = run.origin
-    if origin is None:
+    before it. The samples stay in DuckDB (:func:`run_counts`), one scan for the three."""
+    intervals = judge_intervals_of(run)
+    if not intervals:
         return pd.DataFrame(), "no data", 0.0
-    d = run.decision
     bar = plan_settings(run.plan)
     s = replace(settings or bar, min_change_ms=bar.min_change_ms, min_change_ratio=bar.min_change_ratio)
-    until = d.recorded_at if d else None
-    whole = judge(run.plan, run.samples, origin, until, s)
-    chosen = {(v.cls, v.metric): (v, "deploy → decision" if d else "since the deploy") for v in whole}
-    slices = []
-    if d is not None and d.triggers:
-        slices = [
-            (min(t.evidence.window_start for t in d.triggers), "the decision's window"),
-            (min(t.evidence.first_true for t in d.triggers), "while its triggers held"),
-        ]
-    ts = run.samples["ts"]
-    for start, where in slices:
-        if start <= origin:
-            continue
-        seen = run.samples[(ts <= origin) | (ts > start)]  # the baseline and the slice
-        for v in judge(run.plan, seen, origin, until, s):
+    if counts is None:
+        with _query(q) as sq:
+            counts = run_counts(run, sq)
+    assert counts is not None  # the run has a deploy (it has intervals)
+    chosen: dict[tuple[str, str], tuple[MetricVerdict, str]] = {}
+    for verdicts, (_, _, where) in zip(judge_counts(counts, s), intervals, strict=True):
+        for v in verdicts:
             key = (v.cls, v.metric)
-            if key in chosen and VERDICT_ORDER[v.verdict] > VERDICT_ORDER[chosen[key][0].verdict]:
+            if key not in chosen or VERDICT_ORDER[v.verdict] > VERDICT_ORDER[chosen[key][0].verdict]:
                 chosen[key] = (v, where)
-    verdicts = [v for v, _ in chosen.values()]
-    worst, score = overall(verdicts)
+    worst, score = overall([v for v, _ in chosen.values()])
     frame = pd.DataFrame([v.as_row() | {"interval": where} for v, where in chosen.values()])
     return frame, worst, score
 
 
-def what_if_table(run: RunData, variants: list[Variant] | None = None) -> pd.DataFrame:
-    """The run's samples replayed under each variant; launch seconds from T-0."""
+@contextmanager
+def _query(q: SampleQuery | None) -> Iterator[SampleQuery]:
+    """``q``, or a connection of its own closed afterwards."""
+    if q is not None:
+        yield q
+        return
+    with SampleQuery() as own:
+        yield own
+
+
+def what_if_table(
+    run: RunData, variants: list[Variant] | None = None, q: SampleQuery | None = None
+) -> pd.DataFrame:
+    """The run's samples replayed under each variant; launch seconds from T-0. The samples up
+    to the decision are read by DuckDB as the engine's arrays (no table of the whole run)."""
     origin = run.origin
-    if origin is None or run.samples.empty:
+    if origin is None:
         return pd.DataFrame()
     d = run.decision
     end = d.recorded_at if d else None  # what happened after the decision is the rollback's, not the fault's
+    with _query(q) as sq:
+        rows = run_rows(sq, run.run_dir, run.plan, end=end)
+    if not len(rows.ts):
+        return pd.DataFrame()
     return what_if(
         run.plan,
-        run.samples,
+        rows,
         origin,
         compress=run.manifest.compress,
         variants=variants,
@@ -257,6 +309,7 @@ class Analysis:
 
     runs: list[RunData]
     scorecards: pd.DataFrame
+    traffic: pd.DataFrame  # per run, side and class: requests, failures, latency quantiles
     verdicts: pd.DataFrame  # per run: the judge's overall verdict and score
     judged: pd.DataFrame  # per run, class and metric: baseline against candidate
     what_if: pd.DataFrame  # per run and variant
@@ -267,30 +320,80 @@ class Analysis:
         """Record every table in the running notebook (scrapbook), as JSON records."""
         import scrapbook as sb  # heavy (papermill, nbformat): only in a notebook
 
-        for name in ("scorecards", "verdicts", "judged", "what_if", "incidents", "signoffs"):
+        for name in ("scorecards", "traffic", "verdicts", "judged", "what_if", "incidents", "signoffs"):
             frame: pd.DataFrame = getattr(self, name)
             sb.glue(f"analysis_{name}", json.loads(frame.to_json(orient="records")), encoder="json")
 
 
+@dataclass
+class _RunTables:
+    """What one run adds to the analysis's tables."""
+
+    verdict: dict[str, object]
+    judged: pd.DataFrame
+    what_if: pd.DataFrame
+    traffic: pd.DataFrame
+
+
+def _analyse_one(
+    r: RunData, variants: list[Variant] | None, settings: JudgeSettings | None, q: SampleQuery
+) -> _RunTables:
+    counts = run_counts(r, q)
+    table, worst, score = judge_table(r, settings, counts=counts)
+    run_id = r.manifest.run_id
+    return _RunTables(
+        verdict={"run": run_id, "verdict": worst, "score": round(score, 1)},
+        judged=table.assign(run=run_id) if not table.empty else table,
+        what_if=what_if_table(r, variants, q).assign(run=run_id),
+        traffic=run_traffic(r, counts) if counts is not None else pd.DataFrame(columns=TRAFFIC),
+    )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
+    kept = [f for f in frames if not f.empty]
+    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
+
+
 def analyse_runs(
-    runs: list[RunData], variants: list[Variant] | None = None, settings: JudgeSettings | None = None
+    runs: list[RunData],
+    variants: list[Variant] | None = None,
+    settings: JudgeSettings | None = None,
+    workers: int | None = None,
 ) -> Analysis:
-    """The analysis of ``runs``: scorecards, judge, what-if, incidents and sign-off lateness."""
-    judged, verdicts, whatifs = [], [], []
-    for r in runs:
-        table, worst, score = judge_table(r, settings)
-        verdicts.append({"run": r.manifest.run_id, "verdict": worst, "score": round(score, 1)})
-        if not table.empty:
-            judged.append(table.assign(run=r.manifest.run_id))
-        wi = what_if_table(r, variants)
-        if not wi.empty:
-            whatifs.append(wi.assign(run=r.manifest.run_id))
+    """The analysis of ``runs``: scorecards, traffic, judge, what-if, incidents and sign-off
+    lateness. Samples are read through DuckDB a run at a time (never all at once), ``workers``
+    runs side by side (default: one per core), each on its own cursor of one connection."""
+    workers = max(1, min(workers or os.cpu_count() or 1, len(runs)))
+    with SampleQuery() as q:
+        cursors = queue.SimpleQueue[SampleQuery]()
+        for _ in range(workers):
+            cursors.put(q.cursor())
+
+        def one(r: RunData) -> _RunTables:
+            cur = cursors.get()
+            try:
+                return _analyse_one(r, variants, settings, cur)
+            finally:
+                cursors.put(cur)
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="launchlib-analysis") as pool:
+            done = list(
+                tqdm(
+                    pool.map(one, runs),
+                    total=len(runs),
+                    desc="analysing runs",
+                    unit="run",
+                    disable=len(runs) < 10,
+                    leave=False,
+                )
+            )
     return Analysis(
         runs=runs,
         scorecards=scorecard_table(runs),
-        verdicts=pd.DataFrame(verdicts),
-        judged=pd.concat(judged, ignore_index=True) if judged else pd.DataFrame(),
-        what_if=pd.concat(whatifs, ignore_index=True) if whatifs else pd.DataFrame(),
+        traffic=_concat([t.traffic for t in done], TRAFFIC),
+        verdicts=pd.DataFrame([t.verdict for t in done]),
+        judged=_concat([t.judged for t in done]),
+        what_if=_concat([t.what_if for t in done]),
         incidents=incident_table(runs),
         signoffs=signoff_lateness(runs),
     )

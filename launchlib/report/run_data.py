@@ -54,10 +54,18 @@ class RunData:
     scenario: Scenario | None
     events: list[TimelineEvent]
     decisions: list[Line]
-    samples: pd.DataFrame
     results: dict[str, PhaseResult]
     signoffs: list[SignEvent] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    _samples: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def samples(self) -> pd.DataFrame:
+        """Every sample of the run, read on first use: an analysis over many runs reads them
+        through DuckDB instead (:mod:`launchlib.runfolder.sample_query`), a window at a time."""
+        if self._samples is None:
+            self._samples = read_run_samples(self.run_dir)
+        return self._samples
 
     @property
     def origin(self) -> float | None:
@@ -124,7 +132,8 @@ def _scenario(run_dir: Path) -> Scenario | None:
 def load_run(run_dir: Path | str, *, with_results: bool = True) -> RunData:
     """Everything a run folder recorded; a missing or corrupt part is a :class:`RunError` naming it.
 
-    ``with_results`` reads the executed notebooks' glued results (scrapbook), the slowest part.
+    ``with_results`` reads the executed notebooks' glued results (scrapbook), the slowest part;
+    the samples are read when first asked for (:attr:`RunData.samples`).
     """
     run_dir = Path(run_dir)
     m = read_manifest(run_dir)
@@ -146,7 +155,6 @@ def load_run(run_dir: Path | str, *, with_results: bool = True) -> RunData:
         scenario=scenario,
         events=read_events(run_dir),
         decisions=read_decisions(run_dir),
-        samples=read_run_samples(run_dir),
         results=read_results(run_dir) if with_results else {},
         signoffs=signoffs,
         notifications=read_notifications(run_dir),

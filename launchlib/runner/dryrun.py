@@ -40,6 +40,9 @@ def scenario_file(scenario: str) -> str:
     return str(Path(project_path("parameters/scenarios")) / f"{scenario}.yaml")
 
 
+STACK_FAULTS = "a stack takes container_* and bad_rollback"
+
+
 def fault_problems(sc: Scenario, where: str, target_url: str, docker_project: str) -> list[Problem]:
     """Faults the rehearsal could not inject are bad input: a fault that never happens would
     score a rehearsal that rehearsed nothing."""
@@ -47,11 +50,9 @@ def fault_problems(sc: Scenario, where: str, target_url: str, docker_project: st
         return [Problem("--docker-project", docker_project, "needs --target, the URL of the stack's service")]
     if docker_project:
         return [
-            Problem(
-                where, f"faults[{i}].kind", f"{f.kind.value} is the simulator's; a stack takes container_*"
-            )
+            Problem(where, f"faults[{i}].kind", f"{f.kind.value} is the simulator's; {STACK_FAULTS}")
             for i, f in enumerate(sc.faults)
-            if not f.kind.on_container
+            if not f.kind.on_stack
         ]
     return [
         Problem(where, f"faults[{i}].kind", f"{f.kind.value} acts on containers: needs --docker-project")

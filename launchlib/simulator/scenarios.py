@@ -45,7 +45,11 @@ class FaultKind(StrEnum):
     SECURITY_BREACH = "security_breach"  # the admin endpoint answers without authentication
     MONITORING_GAP = "monitoring_gap"  # /metrics and /health stop answering
     FLAPPING = "flapping"  # outage that switches on and off every ``period_s``
-    BAD_ROLLBACK = "bad_rollback"  # the emergency rollback restarts the current release
+    # the emergency rollback restarts the current release: in the simulator its rollback command
+    # does; on a stack the previous release's tag is overwritten with the candidate's image (a
+    # re-tag or a build pushed under the wrong tag), so a rollback that trusts the tag (the seed's
+    # emergency ``down``/``up``) brings the candidate back
+    BAD_ROLLBACK = "bad_rollback"
     # faults of a real stack, acted on its containers through the Docker Engine API (a rehearsal
     # with --docker-project): until end_s a paused container is unpaused, a stopped or killed one
     # started again; a restart is one act. The simulator has no containers and ignores them.
@@ -60,6 +64,11 @@ class FaultKind(StrEnum):
     @property
     def on_container(self) -> bool:
         return self.value.startswith("container_")
+
+    @property
+    def on_stack(self) -> bool:
+        """Whether a rehearsal against a compose stack (``--docker-project``) can act it."""
+        return self.on_container or self is FaultKind.BAD_ROLLBACK
 
 
 class Binding(StrEnum):
@@ -161,8 +170,9 @@ class Scenario(BaseModel):
         return any(f.kind is kind for f in self.faults)
 
     def container_faults(self) -> list[Fault]:
-        """The faults a rehearsal acts on a compose project's containers (``--docker-project``)."""
-        return [f for f in self.faults if f.kind.on_container]
+        """The faults a rehearsal acts on a compose project (``--docker-project``): its containers
+        and its images."""
+        return [f for f in self.faults if f.kind.on_stack]
 
     def simulator_faults(self) -> list[Fault]:
         """The faults only the simulator can inject (a real stack cannot be made to answer 503)."""
