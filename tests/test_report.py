@@ -206,7 +206,7 @@ def test_the_analysis_notebook_runs_alone_with_plain_papermill(runs: dict[str, P
 
 def test_analyse_refuses_a_missing_run(tmp_path: Path) -> None:
     r = subprocess.run(
-        [LAUNCHLIB, "analyse", str(tmp_path / "nope"), "-o", str(tmp_path / "a.html")],
+        [LAUNCHLIB, "analyse", str(tmp_path / "nope"), "-o", str(tmp_path / "new" / "page" / "a.html")],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -215,6 +215,7 @@ def test_analyse_refuses_a_missing_run(tmp_path: Path) -> None:
     )
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "nope" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "new").exists()  # the output's folders were made for the kernel: undone
 
 
 @pytest.mark.slow

@@ -7,9 +7,13 @@ its executed copy is kept beside the HTML (``analysis.ipynb`` next to ``analysis
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+from jupyter_client.manager import KernelManager
 
 from launchlib.errors import RunBroken, RunError
 from launchlib.plan.locations import notebooks_folder
@@ -36,14 +40,22 @@ def analyse(
     out, reports = Path(out).absolute(), Path(reports).absolute()
     if out.suffix != ".html":
         raise RunError(f"-o {out}: the analysis page is HTML: give a path ending in .html")
-    folders = [str(r.run_dir) for r in resolve_runs(runs, reports)]  # bad input stops here
     src = (notebooks or notebooks_folder()) / ANALYSIS_NOTEBOOK
     if not src.exists():
         raise RunError(f"{src}: the analysis notebook is missing")
+    made = next((p for p in [*reversed(out.parent.parents), out.parent] if not p.exists()), None)
     out.parent.mkdir(parents=True, exist_ok=True)
     executed = out.with_suffix(".ipynb")
     sockets = tempfile.mkdtemp(prefix="launchlib-kernels-")
-    km = start_kernel(str(out.parent), {}, sockets, warm=False)
+    with ThreadPoolExecutor(1, thread_name_prefix="launchlib-analysis-kernel") as starter:
+        # the kernel starts (and imports) while the runs are checked; bad input still stops here
+        kernel = starter.submit(start_kernel, str(out.parent), {}, sockets, True)
+        try:
+            folders = [str(r.run_dir) for r in resolve_runs(runs, reports)]
+        except BaseException:
+            _discard(kernel, sockets, out.parent, made)
+            raise
+        km = kernel.result()
     try:
         with catch_signals(_interrupted):  # the kernel is in a session of its own: it is shut down below
             pm.execute_notebook(
@@ -63,6 +75,20 @@ def analyse(
     finally:
         km.shutdown_kernel(now=True)
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def _discard(kernel: Future[KernelManager], sockets: str, folder: Path, made: Path | None) -> None:
+    """Undo what an analysis refused for bad input had started: its kernel, its sockets, and the
+    output's folders it created (from ``folder`` up to ``made``), so bad input creates nothing."""
+    with contextlib.suppress(Exception):  # a kernel that failed to start has nothing to shut down
+        kernel.result().shutdown_kernel(now=True)
+    shutil.rmtree(sockets, ignore_errors=True)
+    while made is not None:
+        with contextlib.suppress(OSError):  # not empty: something else wrote there meanwhile
+            folder.rmdir()
+        if folder == made:
+            return
+        folder = folder.parent
 
 
 def _interrupted(name: str) -> None:
