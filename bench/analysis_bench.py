@@ -61,10 +61,10 @@ def _samples(template: Path, rows: int, i: int) -> pd.DataFrame:
     start, end, origin = run.manifest.started, run.manifest.finished or time.time(), run.origin or 0.0
     paints = []
     if i % 3 == 0:
-        paints.append(Paint(origin - start + 20, end - start, endpoints=("/api/market",), add_ms=400))
+        paints.append(Paint(origin - start + 2, end - start, endpoints=("/api/market",), add_ms=400))
     if i % 5 == 0:
         paints.append(
-            Paint(origin - start + 30, end - start, endpoints=("/api/orders",), share=0.3, status=500)
+            Paint(origin - start + 4, end - start, endpoints=("/api/orders",), share=0.3, status=500)
         )
     df = synthetic_samples(end - start, rows / (end - start), paints, t0=start, seed=i)
     after = df["ts"].to_numpy() > origin

@@ -141,7 +141,7 @@ _WHERE = {
     "SimServer": "launchlib.simulator.server",
     "load_scenario": "launchlib.simulator.scenarios",
     "resolve_runs": "launchlib.report.analysis",
-    "analyse_runs": "launchlib.report.analysis",
+    "analyse_runs": "launchlib.report.analysis_runs",
     "times_figure": "launchlib.report.analysis",
     "traffic_figure": "launchlib.report.traffic",
     "variant_grid": "launchlib.evaluation.whatif",

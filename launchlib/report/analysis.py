@@ -15,20 +15,15 @@ What ``notebooks/analysis.ipynb`` shows, as tables (pandas) and charts (plotly) 
 from __future__ import annotations
 
 import glob
-import json
-import os
-import queue
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from tqdm.auto import tqdm
 
 from launchlib.errors import RunError
 from launchlib.evaluation.judge import VERDICT_ORDER, JudgeSettings, MetricVerdict, overall, plan_settings
@@ -37,16 +32,12 @@ from launchlib.evaluation.sources import run_rows
 from launchlib.evaluation.whatif import Variant, what_if
 from launchlib.plan.model import IncidentClass, Plan, Tier
 from launchlib.report.run_data import RunData, load_run
-from launchlib.report.traffic import COLUMNS as TRAFFIC
-from launchlib.report.traffic import run_traffic
 from launchlib.runfolder.events import Event
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import MANIFEST, Manifest
 from launchlib.runfolder.sample_query import SampleQuery
 
 __all__ = [
-    "Analysis",
-    "analyse_runs",
     "classify_incident",
     "incident_table",
     "judge_table",
@@ -301,99 +292,3 @@ def signoff_lateness(runs: list[RunData]) -> pd.DataFrame:
             "late": g["late"].sum().astype(int),
         }
     ).reset_index()
-
-
-@dataclass
-class Analysis:
-    """Every table of the post-launch analysis over a set of runs (what the notebook shows and glues)."""
-
-    runs: list[RunData]
-    scorecards: pd.DataFrame
-    traffic: pd.DataFrame  # per run, side and class: requests, failures, latency quantiles
-    verdicts: pd.DataFrame  # per run: the judge's overall verdict and score
-    judged: pd.DataFrame  # per run, class and metric: baseline against candidate
-    what_if: pd.DataFrame  # per run and variant
-    incidents: pd.DataFrame
-    signoffs: pd.DataFrame
-
-    def glue(self) -> None:
-        """Record every table in the running notebook (scrapbook), as JSON records."""
-        import scrapbook as sb  # heavy (papermill, nbformat): only in a notebook
-
-        for name in ("scorecards", "traffic", "verdicts", "judged", "what_if", "incidents", "signoffs"):
-            frame: pd.DataFrame = getattr(self, name)
-            sb.glue(f"analysis_{name}", json.loads(frame.to_json(orient="records")), encoder="json")
-
-
-@dataclass
-class _RunTables:
-    """What one run adds to the analysis's tables."""
-
-    verdict: dict[str, object]
-    judged: pd.DataFrame
-    what_if: pd.DataFrame
-    traffic: pd.DataFrame
-
-
-def _analyse_one(
-    r: RunData, variants: list[Variant] | None, settings: JudgeSettings | None, q: SampleQuery
-) -> _RunTables:
-    counts = run_counts(r, q)
-    table, worst, score = judge_table(r, settings, counts=counts)
-    run_id = r.manifest.run_id
-    return _RunTables(
-        verdict={"run": run_id, "verdict": worst, "score": round(score, 1)},
-        judged=table.assign(run=run_id) if not table.empty else table,
-        what_if=what_if_table(r, variants, q).assign(run=run_id),
-        traffic=run_traffic(r, counts) if counts is not None else pd.DataFrame(columns=TRAFFIC),
-    )
-
-
-def _concat(frames: list[pd.DataFrame], columns: list[str] | None = None) -> pd.DataFrame:
-    kept = [f for f in frames if not f.empty]
-    return pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
-
-
-def analyse_runs(
-    runs: list[RunData],
-    variants: list[Variant] | None = None,
-    settings: JudgeSettings | None = None,
-    workers: int | None = None,
-) -> Analysis:
-    """The analysis of ``runs``: scorecards, traffic, judge, what-if, incidents and sign-off
-    lateness. Samples are read through DuckDB a run at a time (never all at once), ``workers``
-    runs side by side (default: one per core), each on its own cursor of one connection."""
-    workers = max(1, min(workers or os.cpu_count() or 1, len(runs)))
-    with SampleQuery() as q:
-        cursors = queue.SimpleQueue[SampleQuery]()
-        for _ in range(workers):
-            cursors.put(q.cursor())
-
-        def one(r: RunData) -> _RunTables:
-            cur = cursors.get()
-            try:
-                return _analyse_one(r, variants, settings, cur)
-            finally:
-                cursors.put(cur)
-
-        with ThreadPoolExecutor(workers, thread_name_prefix="launchlib-analysis") as pool:
-            done = list(
-                tqdm(
-                    pool.map(one, runs),
-                    total=len(runs),
-                    desc="analysing runs",
-                    unit="run",
-                    disable=len(runs) < 10,
-                    leave=False,
-                )
-            )
-    return Analysis(
-        runs=runs,
-        scorecards=scorecard_table(runs),
-        traffic=_concat([t.traffic for t in done], TRAFFIC),
-        verdicts=pd.DataFrame([t.verdict for t in done]),
-        judged=_concat([t.judged for t in done]),
-        what_if=_concat([t.what_if for t in done]),
-        incidents=incident_table(runs),
-        signoffs=signoff_lateness(runs),
-    )

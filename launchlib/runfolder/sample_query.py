@@ -42,16 +42,10 @@ def _list(paths: Sequence[Path]) -> str:
 class SampleQuery:
     """One DuckDB connection over run folders' samples (closed with :meth:`close`)."""
 
-    def __init__(
-        self, memory_limit: str = MEMORY_LIMIT, con: duckdb.DuckDBPyConnection | None = None
-    ) -> None:
-        self.con = con or duckdb.connect(
-            config={"memory_limit": memory_limit, "threads": os.cpu_count() or 1}
+    def __init__(self, memory_limit: str = MEMORY_LIMIT, threads: int | None = None) -> None:
+        self.con = duckdb.connect(
+            config={"memory_limit": memory_limit, "threads": threads or os.cpu_count() or 1}
         )
-
-    def cursor(self) -> SampleQuery:
-        """Another handle on the same database for another thread (DuckDB's cursors are)."""
-        return SampleQuery(con=self.con.cursor())
 
     def close(self) -> None:
         self.con.close()
