@@ -32,7 +32,7 @@ from launchlib.evaluation.sources import run_rows
 from launchlib.evaluation.whatif import Variant, what_if
 from launchlib.plan.model import IncidentClass, Plan, Tier
 from launchlib.report.run_data import RunData, load_run
-from launchlib.runfolder.events import Event
+from launchlib.runfolder.events import Event, first_event
 from launchlib.runfolder.files import RunFolder
 from launchlib.runfolder.folder import MANIFEST, Manifest
 from launchlib.runfolder.sample_query import SampleQuery
@@ -140,7 +140,11 @@ def run_counts(run: RunData, q: SampleQuery) -> ValueCounts | None:
     intervals = judge_intervals_of(run)
     if run.origin is None:
         return None
-    return value_counts(q, run.run_dir, run.plan, run.origin, [(a, b) for a, b, _ in intervals])
+    # the baseline is the previous release before the switch began: the deploy's restart (its
+    # 503s, between deploy_started and T-0) is neither release at work
+    began = first_event(run.events, Event.DEPLOY_STARTED)
+    baseline_end = min(began.at, run.origin) if began is not None else run.origin
+    return value_counts(q, run.run_dir, run.plan, baseline_end, [(a, b) for a, b, _ in intervals])
 
 
 def judge_table(

@@ -2,7 +2,8 @@
 
 From the counts DuckDB reduces each run's samples to for the judge (:func:`run_counts`: per class,
 metric and distinct value, baseline and candidate), so the rows never leave DuckDB and the table
-costs no second scan. The baseline is what the previous release served before the deploy; the
+costs no second scan. The baseline is what the previous release served before the deploy began
+(the restart's answers are neither release's); the
 candidate, what came after it up to the rollback decision (or the end of the run). Quantiles are
 nearest-rank over every answered sample: exact, as the triggers' are over their histograms.
 """
