@@ -23,7 +23,7 @@ from scipy.special import ndtr
 from launchlib.evaluation.judge import JudgeSettings, MetricVerdict, verdict
 from launchlib.plan.model import Plan
 from launchlib.runfolder.events import SAMPLES_DIR
-from launchlib.runfolder.sample_query import SampleQuery
+from launchlib.runfolder.sample_query import SampleQuery, class_case
 
 __all__ = ["ValueCounts", "judge_counts", "judge_intervals", "value_counts"]
 
@@ -108,8 +108,7 @@ def value_counts(
         return ValueCounts({}, len(intervals))
     names = sorted(set(plan.monitoring.endpoint_classes.values()))
     index = {e: names.index(c) for e, c in plan.monitoring.endpoint_classes.items()}
-    case = " ".join(f"when '{e.replace(chr(39), chr(39) * 2)}' then {i}" for e, i in index.items())
-    sql = _query(scan, len(intervals)).replace("{cls}", f"(case endpoint {case} else -1 end)")
+    sql = _query(scan, len(intervals)).replace("{cls}", class_case(index))
     params: list[float] = [deploy_at]
     for start, end in intervals:
         params += [start, math.inf if end is None else end]

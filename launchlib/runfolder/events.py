@@ -43,6 +43,7 @@ __all__ = [
     "read_versioned",
     "record_event",
     "refuse_if_sealed",
+    "sample_parts",
     "write_json",
 ]
 
@@ -192,11 +193,16 @@ def event_time(run_dir: Path | str, event: Event) -> float | None:
     return None if first is None else first.at
 
 
+def sample_parts(run_dir: Path | str) -> list[Path]:
+    """A run's Parquet parts, oldest first (none when it recorded no samples)."""
+    folder = Path(run_dir) / SAMPLES_DIR
+    return sorted(folder.glob("*.parquet")) if folder.exists() else []
+
+
 def read_run_samples(run_dir: Path | str, newest_parts: int | None = None) -> pd.DataFrame:
     """Every sample the monitor (and the phases) recorded in a run, oldest first; with
     ``newest_parts``, only the samples of the last parts written (about a second each)."""
-    folder = Path(run_dir) / SAMPLES_DIR
-    parts = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    parts = sample_parts(run_dir)
     if newest_parts is not None:
         parts = parts[-newest_parts:]
     if not parts:

@@ -22,17 +22,11 @@ import duckdb
 import numpy as np
 
 from launchlib.errors import RunError
-from launchlib.runfolder.events import SAMPLES_DIR
+from launchlib.runfolder.events import SAMPLES_DIR, sample_parts
 
-__all__ = ["SampleQuery", "sample_parts"]
+__all__ = ["SampleQuery", "class_case"]
 
 MEMORY_LIMIT = "1GB"  # DuckDB spills to disk beyond it: a quarter of runs stays within 2 GB
-
-
-def sample_parts(run_dir: Path | str) -> list[Path]:
-    """A run's Parquet parts, oldest first (none when it recorded no samples)."""
-    folder = Path(run_dir) / SAMPLES_DIR
-    return sorted(folder.glob("*.parquet")) if folder.exists() else []
 
 
 def _list(paths: Sequence[Path]) -> str:
@@ -56,13 +50,12 @@ class SampleQuery:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def scan(self, run_dirs: Sequence[Path | str], *, filename: bool = False) -> str | None:
+    def scan(self, run_dirs: Sequence[Path | str]) -> str | None:
         """The SQL table expression reading these runs' parts (None when they have none)."""
         parts = [p for d in run_dirs for p in sample_parts(d)]
         if not parts:
             return None
-        extra = ", filename = true" if filename else ""
-        return f"read_parquet({_list(parts)}, union_by_name = true{extra})"
+        return f"read_parquet({_list(parts)}, union_by_name = true)"
 
     def sql(
         self, query: str, params: Sequence[Any] = (), where: Path | str = ""
@@ -117,14 +110,14 @@ class SampleQuery:
         if end is not None:
             cond.append("ts <= ?")
             params.append(end)
-        cls = _class_case(classes or {})
+        cls = class_case(classes or {})
         select = ", ".join(f"{expr.replace('{cls}', cls)} as {name}" for name, expr in columns.items())
         query = f"select {select} from {scan} where {' and '.join(cond)}"  # the parts' order: by time
         got = self.sql(query, params, where).fetchnumpy()
         return {name: np.asarray(got[name]) for name in columns}
 
 
-def _class_case(classes: dict[str, int]) -> str:
+def class_case(classes: dict[str, int]) -> str:
     """A SQL expression giving each endpoint's class index (-1 when it has none)."""
     if not classes:
         return "-1"
