@@ -108,4 +108,6 @@ class RunBroken(RunError):
 class KernelDied(RunBroken):
     """The kernel a notebook ran on ended under it (killed, crashed).
 
-    Its message reads ``kernel died (signal 9) during T+5m``."""
+    Its message reads ``kernel died (signal 9) during T+5m``; ``how`` is the part in brackets."""
+
+    how: str = ""

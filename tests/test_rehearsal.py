@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import scrapbook as sb
 from conftest import LAUNCHLIB, ROOT, cli_env
 
 from launchlib.errors import RunError
+from launchlib.runfolder.events import Event, read_events
 from launchlib.runfolder.folder import read_manifest
 from launchlib.runfolder.records import Scorecard
 from launchlib.runfolder.result import RESULT_VERSION, read_results
@@ -103,6 +105,12 @@ SCENARIOS = [
 ]
 
 
+def _papermill(run_dir: Path, phase: str, key: str) -> datetime:
+    """When papermill started or ended a phase's notebook."""
+    meta = json.loads((run_dir / f"{phase}.ipynb").read_text())["metadata"]["papermill"]
+    return datetime.fromisoformat(meta[key])
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("reports")
@@ -152,6 +160,11 @@ def test_rehearsal_scorecard_meets_the_scenario(request: pytest.FixtureRequest, 
             assert 430 <= card.deadline_from_s <= 470, card
             assert "performance_degradation's bar" in card.deadline_from_why
         assert [p.status for p in m.phases if p.phase == "T+1h"] == ["skipped"]
+        stopped = [e.phase for e in read_events(run_dir) if e.event == Event.INTERRUPT.value]
+        for phase in stopped:  # the rollback starts beside the phase it stops, not once that has ended
+            began = _papermill(run_dir, "rollback", "start_time")
+            ended = _papermill(run_dir, phase, "end_time")
+            assert began < ended, (phase, began, ended)
     else:
         assert results["T+1h"].gate.go and not card.triggers
     assert (run_dir / "samples").is_dir() and (run_dir / "ledger.sqlite").exists()

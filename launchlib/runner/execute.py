@@ -72,7 +72,7 @@ def execute_phase(
         own = tempfile.mkdtemp(prefix="launchlib-kernels-")
         km = start_kernel(str(run_dir), {}, own, warm=False)
     else:
-        km = pool.take(reserved=phase == ROLLBACK)
+        km = pool.take(reserved=phase == ROLLBACK, phase=phase)
     try:
         pm.execute_notebook(str(src), str(out), parameters=params.to_papermill(), progress_bar=False, km=km)
     except pm.PapermillExecutionError as exc:
@@ -85,7 +85,9 @@ def execute_phase(
             cell=exc.exec_count,
         ) from None
     except DeadKernelError:
-        raise KernelDied(f"kernel died ({how_it_ended(km)}) during {phase}", phase=phase) from None
+        died = KernelDied(f"kernel died ({how_it_ended(km)}) during {phase}", phase=phase)
+        died.how = how_it_ended(km)
+        raise died from None
     finally:
         if pool is not None:
             pool.release(km)

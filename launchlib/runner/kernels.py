@@ -18,10 +18,10 @@ latency (``bench/README.md``). Only their warm-up imports run niced, in a thread
 (:data:`WARM_UP`): they happen while another phase runs.
 
 A kernel can die (an OOM kill, a crash). Papermill is handed an *asynchronous* client
-(:data:`ASYNC_CLIENT`): with the blocking one, nbclient waited on the kernel's output socket
-inside its event loop and never ran its own is-the-kernel-alive poll, so a dead kernel hung the
-phase for ever. The pool is watched too (:meth:`KernelPool.watch`): a dead warm or reserved
-kernel is replaced, and :meth:`KernelPool.take` never hands out a dead one.
+(:data:`ASYNC_CLIENT`, :class:`ReadyKernelClient`): with the blocking one, nbclient waited on
+the kernel's output socket inside its event loop and never ran its own is-the-kernel-alive poll,
+so a dead kernel hung the phase for ever. The pool is watched too (:meth:`KernelPool.watch`): a
+dead warm or reserved kernel is replaced, and :meth:`KernelPool.take` never hands out a dead one.
 """
 
 from __future__ import annotations
@@ -32,16 +32,61 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from queue import Empty
 
-import jupyter_client.asynchronous  # noqa: F401 (imported here, once: see _STARTING)
+from jupyter_client.asynchronous import AsyncKernelClient  # imported here, once: see _STARTING
 from jupyter_client.manager import KernelManager
 
-__all__ = ["ASYNC_CLIENT", "KernelPool", "how_it_ended", "kill_kernel", "start_kernel"]
+__all__ = ["ASYNC_CLIENT", "KernelPool", "ReadyKernelClient", "how_it_ended", "kill_kernel", "start_kernel"]
 
 #: the client class papermill gets: awaitable reads, so nbclient's dead-kernel poll runs
-ASYNC_CLIENT = "jupyter_client.asynchronous.AsyncKernelClient"
+ASYNC_CLIENT = "launchlib.runner.kernels.ReadyKernelClient"
+
+
+class ReadyKernelClient(AsyncKernelClient):
+    """jupyter_client's asynchronous client, ready as soon as the kernel says so.
+
+    Its ``wait_for_ready`` ends with 0.2 s of IOPub silence (it cannot know which messages are
+    still to come), and nbclient waits for it before every notebook: 0.2 s of each phase's start
+    and of every rollback's. Here it ends at the IOPub ``idle`` status of its own
+    ``kernel_info`` request, which the kernel sends last; a request whose status never comes
+    (IOPub not connected yet) is asked again, as jupyter_client does."""
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
+        while time.monotonic() < deadline:
+            asked = self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            answered = reply is not None and reply["parent_header"].get("msg_id") == asked
+            if answered and await self._idle_after(asked, min(1.0, max(0.05, deadline - time.monotonic()))):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+        raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+    async def _idle_after(self, msg_id: str, timeout: float) -> bool:
+        """Read IOPub up to the kernel's ``idle`` for ``msg_id``; ``False`` if it did not come in time."""
+        until = time.monotonic() + timeout
+        while (left := until - time.monotonic()) > 0:
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if (
+                msg["msg_type"] == "status"
+                and msg["parent_header"].get("msg_id") == msg_id
+                and msg["content"].get("execution_state") == "idle"
+            ):
+                return True
+        return False
+
 
 #: one kernel launched at a time: Python 3.11 before 3.11.8 keeps the AST validator's recursion
 #: depth per process, not per thread (gh-106905); with two pool threads starting kernels at once
@@ -126,16 +171,18 @@ class KernelPool:
         self._next: Future[KernelManager] = self._submit()
         self._reserved: Future[KernelManager] | None = self._submit()  # the rollback's
         self._lock = threading.Lock()
-        self.current: KernelManager | None = None
+        self.current: KernelManager | None = None  # the kernel handed out last
+        self.running: dict[str, KernelManager] = {}  # per phase: the kernel running its notebook
 
     def _submit(self) -> Future[KernelManager]:
         return self._pool.submit(start_kernel, self.cwd, self.env, self.socket_dir, self.warm)
 
-    def take(self, reserved: bool = False) -> KernelManager:
+    def take(self, reserved: bool = False, phase: str = "") -> KernelManager:
         """The warm kernel; the next one starts warming at once. ``reserved``: the one kept for
         the rollback (once; after that, the next one as usual), or the warm one if the reserved
         one is not ready. A kernel that died while it waited is never handed out: a fresh one
-        starts instead."""
+        starts instead. ``phase`` names the notebook it runs: the rollback runs beside the phase
+        it interrupts, and each is interrupted, killed or found dead by its own name."""
         with self._lock:
             fut = self._next
             rb = self._reserved if reserved else None
@@ -147,7 +194,7 @@ class KernelPool:
         if km is None:
             km = start_kernel(self.cwd, self.env, self.socket_dir, warm=False)
         with self._lock:
-            self.current = km
+            self.current, self.running[phase] = km, km
         return km
 
     def _alive(self, fut: Future[KernelManager]) -> KernelManager | None:
@@ -175,25 +222,27 @@ class KernelPool:
                     said.append(f"the {what} kernel ended ({how_it_ended(km)}): replaced")
         return said
 
-    def current_death(self) -> str | None:
-        """How the kernel running a notebook now ended, if it did (``None`` while it lives)."""
+    def _running(self, phase: str | None) -> KernelManager | None:
         with self._lock:
-            km = self.current
+            return self.current if phase is None else self.running.get(phase)
+
+    def current_death(self, phase: str | None = None) -> str | None:
+        """How the kernel running ``phase``'s notebook (default: the one handed out last) ended,
+        if it did (``None`` while it lives or when none runs)."""
+        km = self._running(phase)
         return None if km is None or km.is_alive() else how_it_ended(km)
 
-    def kill_current(self) -> bool:
-        """SIGKILL the kernel running a notebook now (it did not answer its interrupt)."""
-        with self._lock:
-            km = self.current
+    def kill_current(self, phase: str | None = None) -> bool:
+        """SIGKILL the kernel running ``phase``'s notebook (it did not answer its interrupt)."""
+        km = self._running(phase)
         if km is None:
             return False
         kill_kernel(km)
         return True
 
-    def interrupt(self) -> bool:
-        """Interrupt the kernel running a notebook now, if any (KeyboardInterrupt in its cell)."""
-        with self._lock:
-            km = self.current
+    def interrupt(self, phase: str | None = None) -> bool:
+        """Interrupt the kernel running ``phase``'s notebook, if any (KeyboardInterrupt in its cell)."""
+        km = self._running(phase)
         if km is None:
             return False
         with contextlib.suppress(Exception):  # a kernel that already ended needs no interrupt
@@ -206,6 +255,7 @@ class KernelPool:
         with self._lock:
             if self.current is km:
                 self.current = None
+            self.running = {p: k for p, k in self.running.items() if k is not km}
         self._pool.submit(km.shutdown_kernel, now=True)
 
     def close(self) -> None:

@@ -3,14 +3,16 @@
 While a phase notebook runs, a :class:`Supervisor` thread looks every evaluation interval at
 what the runner must not miss: the monitor's health (a dead or stalled monitor stops the run:
 a rehearsal that cannot see must say so), the embedded simulator still serving, a rollback
-decision (a phase still at work is interrupted so the rollback starts at once, not when the
-notebook happens to end), and SIGINT/SIGTERM. It interrupts the running kernel (a
-KeyboardInterrupt in its cell) and records why as an ``interrupt`` event; the runner reads
+decision (handed to the runner at once, :attr:`Supervisor.on_decision`, which starts the rollback
+notebook on its reserved kernel while the phase still at work is interrupted: in parallel, not
+after it), and SIGINT/SIGTERM. It interrupts a running kernel (a KeyboardInterrupt in its cell)
+and records why as an ``interrupt`` event; the runner reads
 :attr:`Supervisor.stop_reason` and :attr:`Supervisor.failure` when the notebook returns.
 It also feeds the console's live status.
 
-It watches the kernels too: a dead warm or reserved kernel is replaced (an event and a warning),
-a dead running kernel is recorded (nbclient ends the notebook within a second), a phase past its
+It watches the kernels too, each notebook running (the rollback beside the phase it interrupts)
+by its own name: a dead warm or reserved kernel is replaced (an event and a warning), a dead
+running kernel is recorded (nbclient ends the notebook within a second), a phase past its
 timeout (:func:`~launchlib.plan.timeline.phase_timeout_s`) is stopped and failed, and a kernel
 that does not answer its interrupt within :data:`GRACE_S` is killed, so that no state of a
 kernel (alive, dead, hung in a cell, stopped) keeps a signal from ending the run.
@@ -24,6 +26,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -65,6 +68,18 @@ def catch_signals(on_signal: Callable[[str], None]) -> Iterator[None]:
             signal.signal(s, h)
 
 
+@dataclass
+class _Running:
+    """A notebook being watched: its timeout, whether a decision stops it, what was done to it."""
+
+    timeout_s: float
+    deadline: float  # monotonic
+    decides: bool  # a rollback decision interrupts it (not the rollback itself, not the review)
+    interrupted_at: float | None = None  # monotonic
+    killed: bool = False
+    death: str | None = None  # how its kernel ended, once recorded
+
+
 class Supervisor:
     """Watches monitor, simulator, decisions and signals for the runner; see the module doc."""
 
@@ -88,13 +103,9 @@ class Supervisor:
         self.failure: str | None = None  # the run broke: monitor or simulator stopped
         self.signal: str | None = None  # SIGINT / SIGTERM received
         self.decision: DecisionRecord | None = None
-        self._decision_seen: float | None = None
-        self._interrupted_phase: str | None = None
-        self._interrupted_at: float | None = None  # monotonic: when the running phase was interrupted
-        self._deadline: float | None = None  # monotonic: the running phase's timeout
-        self._timeout_s = 0.0  # that timeout, real seconds
+        self.on_decision: Callable[[DecisionRecord], None] | None = None  # the runner's rollback start
+        self._running: dict[str, _Running] = {}  # per phase: the notebooks running now
         self.timed_out: str | None = None  # the phase stopped for running past its timeout
-        self.kernel_death: str | None = None  # how the running phase's kernel ended
         self._announced = False
         self._lock = threading.Lock()
         self._landed: queue.SimpleQueue[DecisionRecord] = queue.SimpleQueue()  # from the monitor
@@ -158,27 +169,38 @@ class Supervisor:
 
     def begin(self, phase: str, *, rollback: bool = False) -> None:
         """A notebook starts; from the rollback (or the review) on, decisions interrupt nothing."""
-        self._timeout_s = phase_timeout_s(self.plan, phase, self.compress)
+        timeout_s = phase_timeout_s(self.plan, phase, self.compress)
         with self._lock:
-            self.phase, self.kernel_death = phase, None
-            self._deadline, self._interrupted_at = time.monotonic() + self._timeout_s, None
+            self.phase = phase
+            self._running[phase] = _Running(timeout_s, time.monotonic() + timeout_s, decides=not rollback)
             if rollback:
                 self.watch_decisions = False
 
-    def end(self) -> None:
-        """The notebook returned: nothing runs that could time out or need killing."""
+    def end(self, phase: str) -> None:
+        """``phase``'s notebook returned: nothing of it runs that could time out or need killing."""
         with self._lock:
-            self._deadline = self._interrupted_at = None
+            self._running.pop(phase, None)
+
+    def running(self) -> list[str]:
+        """The phases whose notebooks run now (the rollback beside the phase it interrupts)."""
+        with self._lock:
+            return list(self._running)
 
     # -- the loop ---------------------------------------------------------------------------
     def _stop_phase(self, reason: str, decision: bool = False) -> None:
+        """Interrupt every notebook running (a decision: those it stops), each once."""
+        now = time.monotonic()
         with self._lock:
-            if decision and not self.watch_decisions:
-                return
-            if self.phase is not None and self._interrupted_phase != self.phase:
-                self._interrupted_phase, self._interrupted_at = self.phase, time.monotonic()
-                record_event(self.run_dir, Event.INTERRUPT, phase=self.phase, reason=reason)
-                self.kernels.interrupt()
+            stop = [
+                p
+                for p, r in self._running.items()
+                if r.interrupted_at is None and not r.killed and (r.decides or not decision)
+            ]
+            for p in stop:
+                self._running[p].interrupted_at = now
+        for p in stop:
+            record_event(self.run_dir, Event.INTERRUPT, phase=p, reason=reason)
+            self.kernels.interrupt(p)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -194,51 +216,53 @@ class Supervisor:
                 return
 
     def _tick(self) -> None:
+        if self.stop_reason:  # a notebook begun after the signal or failure stops too
+            self._stop_phase(self.stop_reason)
+        self._watch_decision()  # first: the monitor's callback woke this tick for it
         self._watch_kernels()
         self._watch_parts()
         self._watch_webhooks()
-        self._watch_decision()
         if self.monitor is not None and self.failure is None:
             self.console.status(self.monitor.live())
 
-    def note_kernel_death(self) -> None:
-        """Record, once, that the kernel running the phase died (this watch, or the runner when the
+    def note_kernel_death(self, phase: str, how: str | None = None) -> None:
+        """Record, once, that the kernel running ``phase`` died (this watch, or the runner when the
         notebook ended on it first: the event must not depend on which of the two saw it)."""
-        how = self.kernels.current_death()
+        how = how or self.kernels.current_death(phase)
         with self._lock:
-            if how is None or self.kernel_death is not None:
+            r = self._running.get(phase)
+            if how is None or r is None or r.death is not None:
                 return
-            self.kernel_death, phase = how, self.phase
+            r.death = how
         record_event(self.run_dir, Event.KERNEL_DIED, phase=phase, reason=f"kernel died ({how})")
 
     def _watch_kernels(self) -> None:
-        """Replace dead waiting kernels; record a dead running one; time out and kill hung ones."""
+        """Replace dead waiting kernels; record dead running ones; time out and kill hung ones."""
         for said in self.kernels.watch():
             record_event(self.run_dir, Event.KERNEL_REPLACED, phase=self.phase, reason=said)
             self.console.line(f"warning: {said}")
-        now = time.monotonic()
         with self._lock:
-            deadline, interrupted_at, phase = self._deadline, self._interrupted_at, self.phase
-        if deadline is None:
+            running = list(self._running.items())
+        for phase, r in running:
+            self._watch_running(phase, r, time.monotonic())
+
+    def _watch_running(self, phase: str, r: _Running, now: float) -> None:
+        if self.kernels.current_death(phase) is not None:
+            self.note_kernel_death(phase)
             return
-        how = self.kernels.current_death()
-        if how is not None:
-            self.note_kernel_death()
-            return
-        if now > deadline and self.failure is None:
+        if now > r.deadline and self.failure is None:
             self.timed_out = phase
-            self.failure = f"phase {phase} ran past its timeout of {self._timeout_s:.0f} s"
+            self.failure = f"phase {phase} ran past its timeout of {r.timeout_s:.0f} s"
             record_event(self.run_dir, Event.PHASE_TIMEOUT, phase=phase, reason=self.failure)
             self._stop_phase(self.failure)
         elif (
-            interrupted_at is not None
-            and now - interrupted_at > GRACE_S
-            and how is None
-            and self.kernels.kill_current()
+            r.interrupted_at is not None
+            and not r.killed
+            and now - r.interrupted_at > GRACE_S
+            and self.kernels.kill_current(phase)
         ):
+            r.killed = True
             record_event(self.run_dir, Event.KERNEL_KILLED, phase=phase, reason=f"no answer in {GRACE_S:g} s")
-            with self._lock:
-                self._interrupted_at = None
 
     def _watch_parts(self) -> None:
         """The monitor, a stack's fault injector and the embedded simulator: one stopping breaks the run."""
@@ -263,19 +287,19 @@ class Supervisor:
             self.console.line(f"warning: webhook delivery {said}")
 
     def _watch_decision(self) -> None:
+        """A decision: announced, handed to the runner (the rollback starts now) and, in the same
+        tick, every phase it stops interrupted; a phase that already finished is left to end."""
         if self.watch_decisions and self.decision is None:
             decision = self._next_landed() if self.monitor is not None else rollback_decision(self.run_dir)
             if decision is not None:
-                self._decision_seen = time.monotonic()
                 self.announce(decision)
-        if (
-            self.watch_decisions
-            and self.decision is not None
-            and self._decision_seen is not None
-            and time.monotonic() - self._decision_seen >= self.interval  # the phase may end by itself
-            and not self._phase_finished()
-        ):
-            self._stop_phase(f"rollback decision ({self.decision.tier})", decision=True)
+                if self.on_decision is not None:
+                    self.on_decision(decision)
+        if self.decision is not None:
+            with self._lock:
+                stop = [p for p, r in self._running.items() if r.decides and r.interrupted_at is None]
+            if stop and not all(self._phase_finished(p) for p in stop):
+                self._stop_phase(f"rollback decision ({self.decision.tier})", decision=True)
 
     def _next_landed(self) -> DecisionRecord | None:
         try:
@@ -283,5 +307,5 @@ class Supervisor:
         except queue.Empty:
             return None
 
-    def _phase_finished(self) -> bool:
-        return first_event(read_events(self.run_dir), Event.PHASE_FINISHED, self.phase) is not None
+    def _phase_finished(self, phase: str) -> bool:
+        return first_event(read_events(self.run_dir), Event.PHASE_FINISHED, phase) is not None

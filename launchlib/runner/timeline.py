@@ -3,13 +3,15 @@
 A :class:`Timeline` is one rehearsal once its parts are up (run folder, simulator, kernel pool,
 supervisor): it runs each phase notebook, starts the monitor at the deploy phase and stops it at
 the review, skips the launch phases after a rollback or a NO-GO, sends the run to the rollback
-notebook as soon as a decision is there, and settles the outcome. A phase whose kernel died is run
+notebook the moment a decision lands (:class:`~launchlib.runner.handover.RollbackHandover`:
+beside the phase being interrupted, not after it), and settles the outcome. A phase whose kernel died is run
 once more on a fresh kernel where the plan says so; a phase past its timeout, or stopped by a
 signal or a failure elsewhere, ends the timeline with what it had recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +40,7 @@ from launchlib.runfolder.records import (
 from launchlib.runfolder.result import PhaseResult, PhaseStatus
 from launchlib.runner.console import Console
 from launchlib.runner.execute import execute_phase
+from launchlib.runner.handover import RollbackHandover
 from launchlib.runner.kernels import KernelPool
 from launchlib.runner.supervisor import Supervisor
 from launchlib.signoff.answers import answer, load_headless_answer
@@ -77,19 +80,36 @@ class Timeline:
     results: dict[str, PhaseResult] = field(default_factory=dict)
     rolled_back: bool = False
     stopped: bool = False  # NO-GO at the gate
+    handover: RollbackHandover = field(init=False)
+    rollback_recorded: bool = False  # its manifest line is written (whether it rolled back or broke)
+
+    def __post_init__(self) -> None:
+        self.handover = RollbackHandover(
+            lambda: self.sup.begin(ROLLBACK, rollback=True), self._execute_rollback
+        )
+        self.sup.on_decision = self.start_rollback
 
     # -- the timeline ---------------------------------------------------------------------
     def run_all(self) -> None:
         """Every phase in order until the run must stop; then the outcome."""
         phases = [p.id for p in self.plan.phases]
-        for n, phase in enumerate(phases, 1):
-            if not self._step(phase, f"[{n:2d}/{len(phases)}]"):
-                break
+        try:
+            for n, phase in enumerate(phases, 1):
+                if not self._step(phase, f"[{n:2d}/{len(phases)}]"):
+                    break
+        finally:
+            if self.handover.started and not self.rollback_recorded:  # a rollback in flight is kept
+                with contextlib.suppress(RunBroken):  # the run's own error, if any, is the one said
+                    self._roll_back(self.sup.decision)
         self._settle()
 
     def _step(self, phase: str, tag: str) -> bool:
         """One phase of the timeline; ``False`` when the run must stop now."""
         kind = phase_kind(self.plan, phase)
+        if self.sup.stop_reason:
+            return False
+        if self.handover.started and not self.rollback_recorded and not self._roll_back(self.sup.decision):
+            return False  # the decision landed between two phases: the rollback first
         if self.stopped or (self.rolled_back and kind in (PhaseKind.WATCH, PhaseKind.SUCCESS)):
             why = "stopped at the go/no-go gate" if self.stopped else "launch rolled back"
             self.m.phases.append(phase_entry(phase, None, PhaseStatus.SKIPPED.value, why))
@@ -163,12 +183,38 @@ class Timeline:
 
         confirmation.on_proposal, confirmation.on_answer = proposed, answered
 
-    def _roll_back(self, decision: DecisionRecord) -> bool:
-        self.sup.announce(decision)  # the phase may have ended before the supervisor looked
+    def start_rollback(self, decision: DecisionRecord) -> None:
+        """The rollback notebook on the reserved kernel, now: the supervisor calls this the
+        moment a decision lands and interrupts the phase it stops beside it (the timeline
+        calls it too, for a decision it found itself); the second call does nothing."""
+        self.sup.announce(decision)
+        self.handover.start()
+
+    def _execute_rollback(self) -> PhaseResult:
+        """The rollback's own thread: the notebook, its kernel's death noted while it is watched."""
+        try:
+            return self._execute(ROLLBACK, PhaseParams(**{**self.params.to_papermill(), "phase": ROLLBACK}))
+        except KernelDied as exc:
+            self.sup.note_kernel_death(ROLLBACK, exc.how)
+            raise
+        finally:
+            self.sup.end(ROLLBACK)
+
+    def _roll_back(self, decision: DecisionRecord | None) -> bool:
+        """Wait for the rollback (started now if nobody did) and record it after the phase it stopped."""
+        assert decision is not None, "a rollback starts from a decision"
+        self.start_rollback(decision)
         self.m.decisions = [decision]
-        self.sup.begin(ROLLBACK, rollback=True)
-        rb = self.run(ROLLBACK, "[ rollback]")
-        self.m.rollback, self.rolled_back = (rb.rollback if rb else None), True
+        tag = "[ rollback]"
+        try:
+            res = self.handover.result()
+        except RunBroken as exc:
+            self.rollback_recorded = True
+            self._broken(ROLLBACK, tag, exc)
+            rb = None
+        else:
+            rb = self._record(ROLLBACK, tag, res, self.handover.began or time.perf_counter())
+        self.m.rollback, self.rolled_back, self.rollback_recorded = (rb.rollback if rb else None), True, True
         return not self.sup.stop_reason
 
     def _settle(self) -> None:
@@ -196,24 +242,32 @@ class Timeline:
         try:
             res = self._execute(phase, params)
         except RunBroken as exc:
-            status, reason = self._broken_status(phase, exc)
-            entry = PhaseEntry(
-                phase=phase, status=status, reason=reason, notebook=f"{phase}.ipynb", html=f"{phase}.html"
-            )
-            self.m.phases.append(entry)
-            write_manifest(self.run_dir, self.m)
-            self.console.line(f"{tag} {phase:6s} {status.upper()} {reason}"[:400])
-            if status == "error" or (status == "failed" and self.sup.timed_out != phase):
-                raise
+            self._broken(phase, tag, exc)
             return None
         finally:
-            self.sup.end()
+            self.sup.end(phase)
+        return self._record(phase, tag, res, started)
+
+    def _record(self, phase: str, tag: str, res: PhaseResult, started: float) -> PhaseResult:
+        """A notebook's result: its manifest line (written now) and its console line."""
         self.m.phases.append(phase_entry(phase, res))
         write_manifest(self.run_dir, self.m)
         why = f" — {res.reason}" if res.reason else ""
         line = f"{tag} {phase:6s} {res.status.value:11s} {time.perf_counter() - started:5.1f} s{why}"
         self.console.line(line[:220])
         return res
+
+    def _broken(self, phase: str, tag: str, exc: RunBroken) -> None:
+        """A notebook that ended without a result: recorded; raised again unless it was stopped."""
+        status, reason = self._broken_status(phase, exc)
+        entry = PhaseEntry(
+            phase=phase, status=status, reason=reason, notebook=f"{phase}.ipynb", html=f"{phase}.html"
+        )
+        self.m.phases.append(entry)
+        write_manifest(self.run_dir, self.m)
+        self.console.line(f"{tag} {phase:6s} {status.upper()} {reason}"[:400])
+        if status == "error" or (status == "failed" and self.sup.timed_out != phase):
+            raise exc
 
     def _execute(self, phase: str, params: PhaseParams) -> PhaseResult:
         """The notebook on a kernel of the pool; once more on a fresh kernel if its kernel died and
@@ -222,8 +276,8 @@ class Timeline:
             return execute_phase(params, self.run_dir, self.notebooks, self.pool, render=False, checked=True)
         except KernelDied as exc:
             retry = phase != ROLLBACK and self.plan.phase(phase).retry_on_kernel_death
-            if not retry or self.sup.stop_reason is not None:
-                raise
+            if not retry or self.sup.stop_reason is not None or self.sup.decision is not None:
+                raise  # a decided launch does not run its phase again: the rollback runs
             folder = RunFolder(self.run_dir)
             if folder.notebook(phase).exists():
                 folder.notebook(phase).rename(folder.notebook(phase, attempt=1))
@@ -237,7 +291,7 @@ class Timeline:
         died), ``interrupted`` (a signal, a failure elsewhere or a decision stopped it), or ``error``."""
         sup = self.sup
         if isinstance(exc, KernelDied):
-            sup.note_kernel_death()
+            sup.note_kernel_death(phase, exc.how)
         if sup.timed_out == phase:
             return "failed", sup.failure or str(exc)
         stopped = sup.stop_reason is not None or (sup.decision is not None and phase != ROLLBACK)
