@@ -14,20 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from robustness_bench import cpu_hog  # bench/ is the script's own folder
 
 from launchlib.runfolder.events import Event, first_event, read_events
 from launchlib.runfolder.records import DecisionRecord, read_decisions
 from launchlib.runner.console import Console
 from launchlib.runner.rehearse import rehearse
-
-
-def _hog() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def handover(run_dir: Path) -> dict[str, float | str]:
@@ -61,7 +57,7 @@ def main() -> None:
     ap.add_argument("--no-hog", action="store_true")
     args = ap.parse_args()
     quiet = Console(echo=lambda s: None)
-    hog = None if args.no_hog else _hog()
+    hog = None if args.no_hog else cpu_hog()
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -27,7 +27,8 @@ from launchlib.simulator.scenarios import load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _hog() -> subprocess.Popen[bytes]:
+def cpu_hog() -> subprocess.Popen[bytes]:
+    """A process holding one core (``while True: pass``), shared by the benches that measure beside it."""
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
@@ -40,7 +41,7 @@ def main() -> None:
     ap.add_argument("--reports", type=Path, default=None, help="keep the run folders here")
     args = ap.parse_args()
     quiet = Console(echo=lambda s: None)
-    hog = None if args.no_hog else _hog()
+    hog = None if args.no_hog else cpu_hog()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             reports = args.reports.resolve() if args.reports else Path(tmp)

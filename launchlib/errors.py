@@ -110,4 +110,6 @@ class KernelDied(RunBroken):
 
     Its message reads ``kernel died (signal 9) during T+5m``; ``how`` is the part in brackets."""
 
-    how: str = ""
+    def __init__(self, message: str, *, phase: str | None = None, how: str = "") -> None:
+        self.how = how
+        super().__init__(message, phase=phase)

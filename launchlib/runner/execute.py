@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from jupyter_client.manager import KernelManager
+
 from launchlib.errors import KernelDied, PlanError, RunBroken, RunError
 from launchlib.launch.params import PhaseParams, check_notebook_parameters
 from launchlib.launch.rollback import PHASE as ROLLBACK
@@ -36,6 +38,23 @@ def _glued(out: Path) -> PhaseResult | None:
         return None
     scrap = sb.read_notebook(str(out)).scraps.get(RESULT_SCRAP)
     return None if scrap is None else PhaseResult.model_validate(scrap.data)
+
+
+def _kernel(run_dir: Path, pool: KernelPool | None, phase: str) -> tuple[KernelManager, str | None]:
+    """A kernel for ``phase``: the pool's (the reserved one for the rollback), or one of its own
+    with its socket folder (returned, to remove after)."""
+    if pool is not None:
+        return pool.take(reserved=phase == ROLLBACK, phase=phase), None
+    own = tempfile.mkdtemp(prefix="launchlib-kernels-")
+    return start_kernel(str(run_dir), {}, own, warm=False), own
+
+
+def _give_back(km: KernelManager, pool: KernelPool | None, own: str | None) -> None:
+    if pool is not None:
+        pool.release(km)
+    else:
+        km.shutdown_kernel(now=True)
+        shutil.rmtree(own or "", ignore_errors=True)
 
 
 def execute_phase(
@@ -67,12 +86,7 @@ def execute_phase(
     problems = [] if checked else check_notebook_parameters(src, params.to_papermill())
     if problems:
         raise PlanError(problems)
-    own = None
-    if pool is None:
-        own = tempfile.mkdtemp(prefix="launchlib-kernels-")
-        km = start_kernel(str(run_dir), {}, own, warm=False)
-    else:
-        km = pool.take(reserved=phase == ROLLBACK, phase=phase)
+    km, own = _kernel(run_dir, pool, phase)
     try:
         pm.execute_notebook(str(src), str(out), parameters=params.to_papermill(), progress_bar=False, km=km)
     except pm.PapermillExecutionError as exc:
@@ -85,15 +99,10 @@ def execute_phase(
             cell=exc.exec_count,
         ) from None
     except DeadKernelError:
-        died = KernelDied(f"kernel died ({how_it_ended(km)}) during {phase}", phase=phase)
-        died.how = how_it_ended(km)
-        raise died from None
+        how = how_it_ended(km)
+        raise KernelDied(f"kernel died ({how}) during {phase}", phase=phase, how=how) from None
     finally:
-        if pool is not None:
-            pool.release(km)
-        else:
-            km.shutdown_kernel(now=True)
-            shutil.rmtree(own or "", ignore_errors=True)
+        _give_back(km, pool, own)
         if render and out.exists():
             render_html(out, RunFolder(run_dir).page(phase))
     res = _glued(out)

@@ -40,11 +40,6 @@ class RollbackHandover:
     def started(self) -> bool:
         return self.began is not None
 
-    @property
-    def pending(self) -> bool:
-        """Started and not yet finished."""
-        return self.started and not self._done.is_set()
-
     def start(self) -> bool:
         """Start the rollback now; ``False`` when it had already started."""
         with self._lock:

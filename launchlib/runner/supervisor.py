@@ -181,11 +181,6 @@ class Supervisor:
         with self._lock:
             self._running.pop(phase, None)
 
-    def running(self) -> list[str]:
-        """The phases whose notebooks run now (the rollback beside the phase it interrupts)."""
-        with self._lock:
-            return list(self._running)
-
     # -- the loop ---------------------------------------------------------------------------
     def _stop_phase(self, reason: str, decision: bool = False) -> None:
         """Interrupt every notebook running (a decision: those it stops), each once."""
