@@ -26,6 +26,7 @@ rehearse: $(STAMP)
 ## run two at once; then the rehearsals, browsers, Docker and timing tests one after another.
 test: $(STAMP) system-deps
 	@$(VENV)/bin/ruff check --quiet .
+	@$(VENV)/bin/mypy
 	@$(PY) -m pytest -m "not slow and not scenario" -n 2
 	@$(PY) -m pytest -m "slow and not scenario"
 

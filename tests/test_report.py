@@ -319,3 +319,39 @@ def test_the_analysis_judge_sees_a_late_fault_and_keeps_the_plans_bar(
     assert [v.verdict for v in unbarred] == ["fail"]  # without the plan's bar a 6-ms shift fails
     table, worst, _ = judge_table(clean, loose)
     assert worst == "pass" and set(table["verdict"]) == {"pass"}, table
+
+
+@pytest.mark.slow
+def test_one_read_of_a_run_serves_the_judge_and_the_what_if(runs: dict[str, Path]) -> None:
+    """The analysis reads each run's samples once (:func:`run_samples`): its counts are the judge's
+    own read's, its rows the what-if's own read's (the engine's classes and masked stalls, up to
+    the decision), and the run's tables come out as they do from separate reads."""
+    import numpy as np
+
+    from launchlib.evaluation.sources import run_rows
+    from launchlib.evaluation.whatif import variant_grid
+    from launchlib.report.analysis import judge_table, run_counts, run_samples, what_if_table
+    from launchlib.report.analysis_runs import run_tables
+    from launchlib.runfolder.sample_query import SampleQuery
+
+    run = load_run(runs["latency-spike"], with_results=False)
+    assert run.decision is not None
+    grid = variant_grid()
+    with SampleQuery() as q:
+        got = run_samples(run, q)
+        counts, rows = run_counts(run, q), run_rows(q, run.run_dir, run.plan, end=run.decision.recorded_at)
+        tables = run_tables(run, grid, None, q)
+        alone = what_if_table(run, grid, q)
+    assert got is not None and counts is not None
+    assert got.counts.groups.keys() == counts.groups.keys() and got.counts.intervals == counts.intervals == 3
+    for key, (v, base, per) in counts.groups.items():
+        v2, base2, per2 = got.counts.groups[key]
+        assert np.array_equal(v, v2) and np.array_equal(base, base2), key
+        assert all(np.array_equal(a, b) for a, b in zip(per, per2, strict=True)), key
+    assert int(rows.ts.size) > 1000 and float(rows.ts.max()) <= run.decision.recorded_at
+    for name in ("ts", "cls", "latency", "status"):
+        assert np.array_equal(getattr(rows, name), getattr(got.rows, name), equal_nan=True), name
+    pd.testing.assert_frame_equal(tables.what_if.drop(columns="run"), alone)
+    table, worst, _ = judge_table(run)
+    assert tables.verdict["verdict"] == worst == "fail"
+    pd.testing.assert_frame_equal(tables.judged.drop(columns="run"), table)

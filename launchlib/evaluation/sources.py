@@ -19,7 +19,16 @@ from launchlib.evaluation.metrics import RowArrays, classify
 from launchlib.plan.model import Plan
 from launchlib.runfolder.sample_query import SampleQuery
 
-__all__ = ["REQUIRED", "normalise_samples", "parse_time", "read_events", "read_samples", "run_rows"]
+__all__ = [
+    "REQUIRED",
+    "engine_columns",
+    "engine_rows",
+    "normalise_samples",
+    "parse_time",
+    "read_events",
+    "read_samples",
+    "run_rows",
+]
 
 REQUIRED = ("ts", "endpoint", "latency_ms", "status")
 
@@ -122,16 +131,10 @@ def read_events(path: Path | str) -> list[tuple[float, str]]:
     return out
 
 
-def run_rows(
-    q: SampleQuery,
-    run_dir: Path | str,
-    plan: Plan,
-    start: float | None = None,
-    end: float | None = None,
-) -> RowArrays:
-    """A run's samples with ``start < ts <= end`` as the trigger engine's row arrays, read by
-    DuckDB from its Parquet parts (four columns, the range pushed into the scan): what
-    :meth:`TriggerEngine.rows` makes of the same samples read whole."""
+def engine_columns(q: SampleQuery, run_dir: Path | str, plan: Plan) -> tuple[dict[str, str], dict[str, int]]:
+    """The trigger engine's four columns as SQL over a run's samples (for :meth:`SampleQuery.arrays`)
+    and the endpoint → class index their ``{cls}`` stands for: what :meth:`TriggerEngine.rows`
+    makes of the same samples read whole (classes by prefix, the host's stalls without latency)."""
     mon = plan.monitoring
     names = sorted(set(mon.endpoint_classes.values()))
     endpoints = q.endpoints(run_dir)
@@ -143,16 +146,27 @@ def run_rows(
         latency = (
             f"case when coalesce(client_stall_ms, 0) > {float(stall)!r} then 'nan'::double else {latency} end"
         )
-    got = q.arrays(
-        run_dir,
-        {"ts": "ts", "cls": "{cls}", "latency": latency, "status": "coalesce(status, 0)"},
-        start,
-        end,
-        classes=index,
-    )
+    return {"ts": "ts", "cls": "{cls}", "latency": latency, "status": "coalesce(status, 0)"}, index
+
+
+def engine_rows(got: dict[str, np.ndarray]) -> RowArrays:
+    """The arrays read with :func:`engine_columns` as the engine's rows."""
     return RowArrays(
         got["ts"].astype(float),
         got["cls"].astype(np.int64),
         got["latency"].astype(float),
         got["status"].astype(np.int64),
     )
+
+
+def run_rows(
+    q: SampleQuery,
+    run_dir: Path | str,
+    plan: Plan,
+    start: float | None = None,
+    end: float | None = None,
+) -> RowArrays:
+    """A run's samples with ``start < ts <= end`` as the trigger engine's row arrays, read by
+    DuckDB from its Parquet parts (four columns, the range pushed into the scan)."""
+    columns, index = engine_columns(q, run_dir, plan)
+    return engine_rows(q.arrays(run_dir, columns, start, end, classes=index))

@@ -89,7 +89,7 @@ class TriggerEngine:
         self._latest: dict[str, float] = {}  # each trigger's value at the latest evaluation
         self._latest_t: float | None = None
         self.fired: dict[str, Firing] = {}
-        self._history: list[pd.DataFrame] = []
+        self._history: list[dict[str, np.ndarray]] = []  # each evaluation's columns
         self._measured: dict[str, np.ndarray] = {}  # p95 in ms behind each degradation value
         self._base: tuple[float, int, float] | None = None  # baseline p95, samples, span
 
@@ -251,15 +251,8 @@ class TriggerEngine:
             if len(value):
                 self._latest[tid] = float(value[-1])
         self._latest_t = float(t[-1]) if len(t) else self._latest_t
-        self._history.append(
-            pd.DataFrame(
-                {
-                    "t": t,
-                    **{f"{tid}": v[0] for tid, v in values.items()},
-                    **{f"{tid}:true": v[2] for tid, v in values.items()},
-                }
-            )
-        )
+        row = {"t": t} | {tid: v[0] for tid, v in values.items()}
+        self._history.append(row | {f"{tid}:true": v[2] for tid, v in values.items()})
         return new
 
     # -- output ------------------------------------------------------------------------
@@ -318,7 +311,10 @@ class TriggerEngine:
 
     def history(self) -> pd.DataFrame:
         """Every evaluation so far: time, each trigger's value and whether its condition held."""
-        return pd.concat(self._history, ignore_index=True) if self._history else pd.DataFrame({"t": []})
+        if not self._history:
+            return pd.DataFrame({"t": []})
+        # kept as arrays and made a table only when asked: a what-if's 27 variants never ask
+        return pd.DataFrame({c: np.concatenate([h[c] for h in self._history]) for c in self._history[0]})
 
 
 def evaluate(

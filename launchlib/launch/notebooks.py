@@ -90,7 +90,7 @@ print(f"{len(data)} runs: {', '.join(r.manifest.run_id for r in data)}")""",
         "markdown",
         "## Traffic across runs\n\nPer run, release side (the previous release before the deploy, "
         "the candidate after it, to the decision) and endpoint class: requests, failures and latency "
-        "quantiles (nearest-rank), from the counts DuckDB reduces each run's Parquet parts to.",
+        "quantiles (nearest-rank), from one DuckDB read of each run's Parquet parts.",
     ),
     ("code", "ll.show(ll.traffic_figure(analysis.traffic))\nanalysis.traffic"),
     (

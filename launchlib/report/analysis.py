@@ -18,7 +18,7 @@ import glob
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -27,8 +27,9 @@ import plotly.graph_objects as go
 
 from launchlib.errors import RunError
 from launchlib.evaluation.judge import VERDICT_ORDER, JudgeSettings, MetricVerdict, overall, plan_settings
-from launchlib.evaluation.judge_sql import ValueCounts, judge_counts, value_counts
-from launchlib.evaluation.sources import run_rows
+from launchlib.evaluation.judge_sql import ValueCounts, counts_of, judge_columns, judge_counts, value_counts
+from launchlib.evaluation.metrics import RowArrays
+from launchlib.evaluation.sources import engine_columns, engine_rows, run_rows
 from launchlib.evaluation.whatif import Variant, what_if
 from launchlib.plan.model import IncidentClass, Plan, Tier
 from launchlib.report.run_data import RunData, load_run
@@ -38,10 +39,13 @@ from launchlib.runfolder.folder import MANIFEST, Manifest
 from launchlib.runfolder.sample_query import SampleQuery
 
 __all__ = [
+    "RunSamples",
     "classify_incident",
     "incident_table",
     "judge_table",
     "resolve_runs",
+    "run_counts",
+    "run_samples",
     "scorecard_table",
     "signoff_lateness",
     "times_figure",
@@ -135,16 +139,42 @@ def judge_intervals_of(run: RunData) -> list[tuple[float, float | None, str]]:
     return out
 
 
+def _baseline_end(run: RunData, origin: float) -> float:
+    """The baseline is the previous release before the switch began: the deploy's restart (its
+    503s, between deploy_started and T-0) is neither release at work."""
+    began = first_event(run.events, Event.DEPLOY_STARTED)
+    return min(began.at, origin) if began is not None else origin
+
+
 def run_counts(run: RunData, q: SampleQuery) -> ValueCounts | None:
-    """The run's samples reduced by DuckDB for the judge and the traffic table (one scan)."""
-    intervals = judge_intervals_of(run)
+    """The run's samples reduced for the judge and the traffic table (one DuckDB read)."""
     if run.origin is None:
         return None
-    # the baseline is the previous release before the switch began: the deploy's restart (its
-    # 503s, between deploy_started and T-0) is neither release at work
-    began = first_event(run.events, Event.DEPLOY_STARTED)
-    baseline_end = min(began.at, run.origin) if began is not None else run.origin
-    return value_counts(q, run.run_dir, run.plan, baseline_end, [(a, b) for a, b, _ in intervals])
+    intervals = [(a, b) for a, b, _ in judge_intervals_of(run)]
+    return value_counts(q, run.run_dir, run.plan, _baseline_end(run, run.origin), intervals)
+
+
+@dataclass(frozen=True)
+class RunSamples:
+    """A run's samples up to its decision, read once: the judge's counts and the what-if's rows."""
+
+    counts: ValueCounts
+    rows: RowArrays
+
+
+def run_samples(run: RunData, q: SampleQuery) -> RunSamples | None:
+    """One DuckDB read of the run's parts up to its decision (or its end), the range and seven
+    columns pushed into the scan: the judge's counts over the baseline and the intervals of
+    :func:`judge_intervals_of`, and the trigger engine's rows for the what-if (both need the
+    same samples: the intervals end at the decision, and so does the what-if)."""
+    if run.origin is None:
+        return None
+    d = run.decision
+    engine, index = engine_columns(q, run.run_dir, run.plan)
+    judged, names = judge_columns(run.plan)
+    got = q.arrays(run.run_dir, engine | judged, end=d.recorded_at if d else None, classes=index)
+    intervals = [(a, b) for a, b, _ in judge_intervals_of(run)]
+    return RunSamples(counts_of(got, names, _baseline_end(run, run.origin), intervals), engine_rows(got))
 
 
 def judge_table(
@@ -195,17 +225,22 @@ def _query(q: SampleQuery | None) -> Iterator[SampleQuery]:
 
 
 def what_if_table(
-    run: RunData, variants: list[Variant] | None = None, q: SampleQuery | None = None
+    run: RunData,
+    variants: list[Variant] | None = None,
+    q: SampleQuery | None = None,
+    rows: RowArrays | None = None,
 ) -> pd.DataFrame:
     """The run's samples replayed under each variant; launch seconds from T-0. The samples up
-    to the decision are read by DuckDB as the engine's arrays (no table of the whole run)."""
+    to the decision are read by DuckDB as the engine's arrays (no table of the whole run), or
+    given as ``rows`` (:func:`run_samples`)."""
     origin = run.origin
     if origin is None:
         return pd.DataFrame()
     d = run.decision
     end = d.recorded_at if d else None  # what happened after the decision is the rollback's, not the fault's
-    with _query(q) as sq:
-        rows = run_rows(sq, run.run_dir, run.plan, end=end)
+    if rows is None:
+        with _query(q) as sq:
+            rows = run_rows(sq, run.run_dir, run.plan, end=end)
     if not len(rows.ts):
         return pd.DataFrame()
     return what_if(

@@ -25,7 +25,7 @@ from launchlib.evaluation.whatif import Variant
 from launchlib.report.analysis import (
     incident_table,
     judge_table,
-    run_counts,
+    run_samples,
     scorecard_table,
     signoff_lateness,
     what_if_table,
@@ -75,15 +75,15 @@ class RunTables:
 def run_tables(
     r: RunData, variants: list[Variant] | None, settings: JudgeSettings | None, q: SampleQuery
 ) -> RunTables:
-    """One run's judge, what-if and traffic (one DuckDB reduction shared by judge and traffic)."""
-    counts = run_counts(r, q)
-    table, worst, score = judge_table(r, settings, counts=counts)
+    """One run's judge, what-if and traffic, from one DuckDB read of its samples (:func:`run_samples`)."""
+    got = run_samples(r, q)
+    table, worst, score = judge_table(r, settings, counts=got.counts if got else None)  # no deploy: no data
     run_id = r.manifest.run_id
     return RunTables(
         verdict={"run": run_id, "verdict": worst, "score": round(score, 1)},
         judged=table.assign(run=run_id) if not table.empty else table,
-        what_if=what_if_table(r, variants, q).assign(run=run_id),
-        traffic=run_traffic(r, counts) if counts is not None else pd.DataFrame(columns=TRAFFIC),
+        what_if=what_if_table(r, variants, q, rows=got.rows if got else None).assign(run=run_id),
+        traffic=run_traffic(r, got.counts) if got is not None else pd.DataFrame(columns=TRAFFIC),
     )
 
 

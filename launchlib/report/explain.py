@@ -63,7 +63,7 @@ def explain_decision(
 def explain_proposals(records: list[Line], compress: float, origin: float | None) -> list[str]:
     """Each proposed rollback and what became of it: who answered, when and why, or the timeout."""
     clock = LaunchClock(origin, compress)
-    answers = {}
+    answers: dict[str, AnswerRecord] = {}
     for r in records:
         if isinstance(r, AnswerRecord):
             answers.setdefault(r.proposal, r)  # the first answer counts

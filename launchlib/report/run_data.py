@@ -77,7 +77,7 @@ class RunData:
         origin = self.origin if self.origin is not None else self.manifest.started
         return (wall - origin) * self.manifest.compress
 
-    def event_at(self, name: str) -> float | None:
+    def event_at(self, name: Event) -> float | None:
         """Launch seconds of the first ``name`` event, if any."""
         first = first_event(self.events, name)
         return None if first is None else self.launch_s(first.at)

@@ -1,11 +1,11 @@
 """Traffic across runs: requests, failures and latency per run, release side and endpoint class.
 
-From the counts DuckDB reduces each run's samples to for the judge (:func:`run_counts`: per class,
-metric and distinct value, baseline and candidate), so the rows never leave DuckDB and the table
-costs no second scan. The baseline is what the previous release served before the deploy began
-(the restart's answers are neither release's); the
-candidate, what came after it up to the rollback decision (or the end of the run). Quantiles are
-nearest-rank over every answered sample: exact, as the triggers' are over their histograms.
+From the counts each run's samples are reduced to for the judge (:func:`run_samples`: per class,
+metric and distinct value, baseline and candidate), so the table costs no second read of the
+run. The baseline is what the previous release served before the deploy began (the restart's
+answers are neither release's); the candidate, what came after it up to the rollback decision
+(or the end of the run). Quantiles are nearest-rank over every answered sample: exact, as the
+triggers' are over their histograms.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ def _v1_item(phase: str, it: dict[str, Any]) -> dict[str, Any]:
     """A version-1 ``ItemResult`` as an :class:`ItemState`: its one-word state becomes the check's
     result (passed, failed) or the person's sign-off (done, waived, blocked) it was derived from."""
     state = it.get("state")
-    out = {
+    out: dict[str, object] = {
         "phase": phase,
         "item": it.get("id"),
         **{k: it[k] for k in ("text", "owner", "check", "required") if k in it},

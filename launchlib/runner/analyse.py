@@ -34,9 +34,6 @@ def analyse(
     notebooks: Path | None = None,
 ) -> Path:
     """Execute the analysis notebook over ``runs`` and render it to ``out`` (HTML, code hidden)."""
-    import papermill as pm  # heavy (nbclient, jupyter_client): only when a notebook runs
-    from nbclient.exceptions import DeadKernelError  # heavy (nbclient): only when a notebook runs
-
     out, reports = Path(out).absolute(), Path(reports).absolute()
     if out.suffix != ".html":
         raise RunError(f"-o {out}: the analysis page is HTML: give a path ending in .html")
@@ -51,6 +48,9 @@ def analyse(
         # the kernel starts (and imports) while the runs are checked; bad input still stops here
         kernel = starter.submit(start_kernel, str(out.parent), {}, sockets, True)
         try:
+            import papermill as pm  # heavy (1.2 s, nbclient): imported while the kernel starts
+            from nbclient.exceptions import DeadKernelError  # heavy (nbclient): only when a notebook runs
+
             folders = [str(r.run_dir) for r in resolve_runs(runs, reports)]
         except BaseException:
             _discard(kernel, sockets, out.parent, made)

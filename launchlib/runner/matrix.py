@@ -18,7 +18,7 @@ from launchlib.errors import EXIT_BROKEN, EXIT_FINDINGS, EXIT_OK, RunError
 from launchlib.plan.locations import project_path
 from launchlib.report.fidelity import FIDELITY_PREFIX, ScenarioFidelity, fidelity, write_fidelity
 from launchlib.report.index import write_index
-from launchlib.report.run_data import load_run
+from launchlib.report.run_data import RunData, load_run
 from launchlib.runfolder.folder import Outcome
 from launchlib.runner.console import Console
 from launchlib.runner.dryrun import fault_problems, scenario_file
@@ -95,7 +95,8 @@ def rehearse_all(
     for name, why in skipped.items():
         console.line(f"skipped {name}: {why}")
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    total, runs, interrupted = len(names) * repeat, [], False
+    total, interrupted = len(names) * repeat, False
+    runs: list[RunData] = []
     console.line(f"rehearsing {len(names)} scenario(s) x {repeat}: {', '.join(names)}")
     for k in range(1, repeat + 1):
         for name in names:
