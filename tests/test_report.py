@@ -77,6 +77,7 @@ def test_phase_pages_hide_code_and_show_the_checklist_as_a_table(runs: dict[str,
     for item in plan.phase("T-24h").items:
         assert html.escape(item.text) in table
     assert "GO (" in table or "NO-GO (" in table
+    assert "VBox(children" not in page  # the widget's Python repr is no part of the page
 
 
 @pytest.mark.slow
@@ -355,3 +356,26 @@ def test_one_read_of_a_run_serves_the_judge_and_the_what_if(runs: dict[str, Path
     table, worst, _ = judge_table(run)
     assert tables.verdict["verdict"] == worst == "fail"
     pd.testing.assert_frame_equal(tables.judged.drop(columns="run"), table)
+
+
+def test_a_page_leaves_out_widget_views_and_keeps_their_static_table(tmp_path: Path) -> None:
+    """Offline a widget view is its Python repr at display time (a checklist's ``VBox(…``, a
+    progress bar at 0 %); the page leaves it out and keeps every other output."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from launchlib.report.html import WIDGET_VIEW, render_html
+
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    cell = new_code_cell("ll.checklist()")
+    cell.outputs = [
+        new_output("display_data", {WIDGET_VIEW: view, "text/plain": "VBox(children=(HBox(children=…"}),
+        new_output("display_data", {WIDGET_VIEW: view, "text/plain": "analysing runs:   0%|   | 0/100"}),
+        new_output("display_data", {"text/html": "<table class='launchlib-checklist-table'></table>"}),
+        new_output("stream", name="stdout", text="100 runs: r1, r2\n"),
+    ]
+    nb = new_notebook(cells=[cell])
+    nbformat.write(nb, tmp_path / "page.ipynb")
+    page = render_html(tmp_path / "page.ipynb", tmp_path / "page.html").read_text(encoding="utf-8")
+    assert "VBox(children" not in page and "analysing runs" not in page
+    assert "launchlib-checklist-table" in page and "100 runs: r1, r2" in page

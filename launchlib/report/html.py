@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 __all__ = ["PLOTLY_JS", "render_html"]
 
 PLOTLY_JS = "plotly.min.js"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _REMOTE_SCRIPT = re.compile(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', re.IGNORECASE)
 
 
@@ -32,8 +34,18 @@ def render_html(notebook: Path, out: Path) -> Path:
         nb = nbformat.read(notebook, as_version=4)
         # widget views need a renderer from a CDN: offline the page shows the checklist's static table
         nb.metadata.pop("widgets", None)
+        _drop_widget_views(nb)
         body, _ = exporter.from_notebook_node(nb)
     body = _REMOTE_SCRIPT.sub("", body)  # require.js and MathJax from a CDN: the pages need neither
     body = body.replace("<head>", f'<head>\n<script src="{PLOTLY_JS}"></script>', 1)
     out.write_text(body, encoding="utf-8")
     return out
+
+
+def _drop_widget_views(nb: Any) -> None:
+    """Without a widget renderer a view falls back to its Python repr at the time it was shown
+    (``VBox(children=(HBox(…``, a progress bar at 0 %): nothing a reader should see. The
+    checklist's static table is its own output and stays."""
+    for cell in nb.cells:
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
