@@ -379,3 +379,28 @@ def test_a_page_leaves_out_widget_views_and_keeps_their_static_table(tmp_path: P
     page = render_html(tmp_path / "page.ipynb", tmp_path / "page.html").read_text(encoding="utf-8")
     assert "VBox(children" not in page and "analysing runs" not in page
     assert "launchlib-checklist-table" in page and "100 runs: r1, r2" in page
+
+
+def test_close_markers_share_a_label_that_fits_its_panel() -> None:
+    """Three firings, the decision and the rollback's start within a few seconds are one label at
+    the decision, weightiest first, the firings counted; every line fits; far ones stay apart."""
+    from launchlib.report.launch_charts import LABEL_CHARS, group_markers, marker_text
+    from launchlib.report.run_data import Marker
+
+    markers = [
+        Marker("deploy", "deploy v1.0-prod-ready", 0.0),
+        *(Marker("firing", f"{t} fired", 170.0) for t in ("performance_degradation", "api_latency", "x")),
+        Marker("rollback", "rollback started", 184.0),
+        Marker("decision", "immediate rollback decided", 181.0),
+    ]
+    grouped = group_markers(markers, gap_s=16.0)
+    assert [(m.kind, m.launch_s) for m in grouped] == [("deploy", 0.0), ("decision", 181.0)]
+    text, full = marker_text(grouped[1])
+    lines = text.split("<br>")
+    assert lines == ["T+3m01s", "immediate rollback decided", "rollback started", "3 triggers fired"]
+    assert all(len(line) <= LABEL_CHARS for line in lines) and full.startswith("T+3m01s: immediate")
+    one = group_markers([Marker("firing", "performance_degradation_of_the_api fired", 60.0)], 16.0)
+    drawn = marker_text(one[0])[0].split("<br>")
+    assert drawn[1].endswith("…") and len(drawn[1]) == LABEL_CHARS
+    many = Marker("decision", "\n".join(f"part {i}" for i in range(5)), 10.0)
+    assert marker_text(many)[0].split("<br>")[1:] == ["part 0", "part 1", "+3 more"]

@@ -161,11 +161,11 @@ def run_phase(ctx: PhaseContext, decision: DecisionRecord | None = None) -> Phas
         res = _run_phase(ctx, decision, started)
     except KeyboardInterrupt:
         said = first_event(read_events(ctx.run_dir)[::-1], Event.INTERRUPT)
-        why = said.reason if said is not None and said.reason else "interrupted by the user"
+        why = said.reason if said is not None and said.reason else "stopped by the user"
         res = PhaseResult(
             phase=ctx.phase,
             status=PhaseStatus.INTERRUPTED,
-            reason=f"interrupted: {why}",
+            reason=why,  # the status already says interrupted: the reason says by what
             items=_items(ctx, {}) if ctx.phase != ROLLBACK else [],
             decisions=_firings(ctx, started),
             started=started,

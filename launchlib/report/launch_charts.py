@@ -110,21 +110,42 @@ def class_series(run: RunData, classes: list[str] | None = None) -> pd.DataFrame
     return pd.DataFrame(rows, columns=cols)
 
 
+_RANK = {"firing": 0, "deploy": 1, "onset": 2, "rollback": 3, "recovered": 4, "decision": 5}
+LABEL_LINES, LABEL_CHARS = 4, 26  # a marker's label: its time and up to three parts, each line this long
+
+
 def group_markers(markers: list[Marker], gap_s: float) -> list[Marker]:
-    """Markers closer than ``gap_s`` become one, labelled with all of them (three triggers firing
-    in the same evaluation are one line that names the three, not three unreadable labels)."""
-    out: list[Marker] = []
+    """Markers closer than ``gap_s`` become one (three triggers firing in the same evaluation are
+    one line, not three unreadable labels), drawn where the weightiest of them is (a decision
+    before a rollback's start before a firing) and labelled a part per line, weightiest first;
+    several firings are counted (the decision box names them)."""
+    groups: list[list[Marker]] = []
     for mk in sorted(markers, key=lambda m: m.launch_s):
-        last = out[-1] if out else None
-        if last is not None and mk.launch_s - last.launch_s < gap_s:
-            kind = last.kind if _RANK[last.kind] >= _RANK[mk.kind] else mk.kind
-            out[-1] = Marker(kind, f"{last.label}, {mk.label}", last.launch_s)
+        if groups and mk.launch_s - groups[-1][0].launch_s < gap_s:
+            groups[-1].append(mk)
         else:
-            out.append(mk)
+            groups.append([mk])
+    out = []
+    for group in groups:
+        ranked = sorted(group, key=lambda m: -_RANK[m.kind])
+        fired = [m.label for m in ranked if m.kind == "firing"]
+        parts = [m.label for m in ranked if m.kind != "firing"]
+        parts += fired if len(fired) < 2 else [f"{len(fired)} triggers fired"]
+        out.append(Marker(ranked[0].kind, "\n".join(parts), ranked[0].launch_s))
     return out
 
 
-_RANK = {"firing": 0, "deploy": 1, "onset": 2, "rollback": 3, "recovered": 4, "decision": 5}
+def marker_text(mk: Marker) -> tuple[str, str]:
+    """A grouped marker's label as drawn (its time, then a part per line, each cut to fit: a
+    vertical label runs down from the top, and a long one crossed the panels below) and in full
+    (shown on hover)."""
+    parts = mk.label.split("\n")
+    if len(parts) > LABEL_LINES - 1:
+        parts = [*parts[: LABEL_LINES - 2], f"+{len(parts) - LABEL_LINES + 2} more"]
+    cut = [p if len(p) <= LABEL_CHARS else p[: LABEL_CHARS - 1] + "…" for p in parts]
+    return "<br>".join([clock(mk.launch_s), *cut]), f"{clock(mk.launch_s)}: " + "; ".join(
+        mk.label.split("\n")
+    )
 
 
 def _mark(
@@ -147,14 +168,19 @@ def _mark(
             showarrow=False,
             font={"size": 11, "color": "#546e7a"},
         )
-    for mk in group_markers([m for m in markers if x0 <= m.launch_s <= x1], (x1 - x0) / 50):
+    shown = [m for m in markers if x0 <= m.launch_s <= x1]
+    for mk in shown:  # every moment keeps its line; close ones share a label
         color = MARKER_COLORS.get(mk.kind, "#455a64")
         fig.add_vline(x=mk.launch_s, line_color=color, line_dash="dot" if mk.kind == "firing" else "solid")
+    for mk in group_markers(shown, (x1 - x0) / 25):
+        color = MARKER_COLORS.get(mk.kind, "#455a64")
+        text, full = marker_text(mk)
         fig.add_annotation(
             x=mk.launch_s,
             y=1,
             yref="paper",
-            text=f"{clock(mk.launch_s)} {mk.label}",
+            text=text,
+            hovertext=full,
             showarrow=False,
             textangle=-90,
             xanchor="right",

@@ -105,7 +105,7 @@ class RunData:
         ]
         d = self.decision
         if d is not None:
-            out.append(Marker("decision", f"decision: {d.tier} rollback", self.launch_s(d.recorded_at)))
+            out.append(Marker("decision", f"{d.tier} rollback decided", self.launch_s(d.recorded_at)))
         for name, kind, label in (
             (Event.ROLLBACK_STARTED, "rollback", "rollback started"),
             (Event.POST_CHECKS_GREEN, "recovered", "recovered"),
