@@ -404,3 +404,20 @@ def test_close_markers_share_a_label_that_fits_its_panel() -> None:
     assert drawn[1].endswith("…") and len(drawn[1]) == LABEL_CHARS
     many = Marker("decision", "\n".join(f"part {i}" for i in range(5)), 10.0)
     assert marker_text(many)[0].split("<br>")[1:] == ["part 0", "part 1", "+3 more"]
+
+
+def test_the_analysis_names_few_runs_and_summarises_many() -> None:
+    from types import SimpleNamespace
+
+    from launchlib.report.analysis_runs import Analysis
+
+    def runs(n: int) -> list:  # type: ignore[type-arg]
+        ended = ["rolled back", "launched", "rolled back"]
+        made = [SimpleNamespace(run_id=f"r{i}", outcome=ended[i % 3]) for i in range(n)]
+        return [SimpleNamespace(manifest=m) for m in made]
+
+    empty = pd.DataFrame()
+    few = Analysis(runs(2), *[empty] * 7).summary()  # type: ignore[arg-type]
+    assert few == "2 runs: r0, r1 (1 rolled back, 1 launched)"
+    many = Analysis(runs(100), *[empty] * 7).summary()  # type: ignore[arg-type]
+    assert many == "100 runs: r0, r1, r2 … r99 (67 rolled back, 33 launched)"

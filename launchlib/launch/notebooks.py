@@ -82,7 +82,7 @@ data = ll.resolve_runs(runs, reports)
 grid = ll.variant_grid(threshold_scales, window_scales, for_scales)
 analysis = ll.analyse_runs(data, grid, ll.JudgeSettings(alpha=alpha))
 analysis.glue()
-print(f"{len(data)} runs: {', '.join(r.manifest.run_id for r in data)}")""",
+print(analysis.summary())""",
     ),
     ("markdown", "## Scorecards side by side"),
     ("code", "ll.show(ll.times_figure([r.manifest for r in data]))\nanalysis.scorecards"),

@@ -114,7 +114,8 @@ def times_figure(manifests: list[Manifest]) -> go.Figure:
         yaxis_title="launch s",
         template="plotly_white",
         height=420,
-        legend={"orientation": "h", "y": -0.2},
+        # the legend beside the chart: below it, it covered the ends of the runs' rotated names
+        xaxis={"type": "category", "automargin": True},
     )
     return fig
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,14 @@ class Analysis:
     what_if: pd.DataFrame  # per run and variant
     incidents: pd.DataFrame
     signoffs: pd.DataFrame
+
+    def summary(self) -> str:
+        """One line: how many runs, which (the first and last of many), and how they ended."""
+        ids = [r.manifest.run_id for r in self.runs]
+        named = ", ".join(ids) if len(ids) <= 6 else f"{', '.join(ids[:3])} … {ids[-1]}"
+        ended = Counter(str(r.manifest.outcome) for r in self.runs)
+        how = ", ".join(f"{n} {outcome}" for outcome, n in ended.most_common())
+        return f"{len(ids)} run{'s' if len(ids) != 1 else ''}: {named} ({how})"
 
     def glue(self) -> None:
         """Record every table in the running notebook (scrapbook), as JSON records."""

@@ -75,6 +75,6 @@ def traffic_figure(table: pd.DataFrame, metric: str = "p95_ms") -> go.Figure:
         xaxis_title="run",
         yaxis_title=metric.replace("_", " "),
         height=440,
-        legend={"orientation": "h", "y": -0.3},
+        xaxis={"type": "category", "automargin": True},  # the legend beside it, clear of the names
     )
     return fig
