@@ -85,6 +85,27 @@ def test_degradation_evidence_names_p95_and_baseline(plan: Plan) -> None:
     )
 
 
+def test_the_deploys_restart_is_no_part_of_the_baseline(plan: Plan) -> None:
+    """The restart's quick 503s (deploy_started → T-0) would pull the previous release's p95
+    down and pass for its samples: with ``restart_at`` the baseline leaves them out, live and in
+    the what-if alike."""
+    restart = Paint(DEPLOY - 120, DEPLOY, status=503, factor=0.02)
+    df = synthetic_samples(1800, 60, [restart, *CASES["performance_degradation"]], t0=T0, sigma=0.25)
+    judged = {}
+    for restart_at in (None, T0 + DEPLOY - 120):
+        engine = TriggerEngine(plan, T0 + DEPLOY, restart_at=restart_at)
+        engine.feed(df)
+        engine.advance(T0 + 1800)
+        judged[restart_at] = engine.decision().triggers[0].evidence
+    with_restart, without = judged[None], judged[T0 + DEPLOY - 120]
+    api = df["endpoint"].isin(API) & (df["ts"] <= T0 + DEPLOY)
+    restarting = api & (df["ts"] > T0 + DEPLOY - 120)
+    assert without.baseline_samples == int((api & ~restarting).sum())
+    assert with_restart.baseline_samples == int(api.sum()) > without.baseline_samples
+    assert without.baseline_ms is not None and with_restart.baseline_ms is not None
+    assert without.baseline_ms > with_restart.baseline_ms  # the 1-ms answers pulled the p95 down
+
+
 @pytest.mark.parametrize("trigger", sorted(CASES))
 def test_each_trigger_fires_on_its_fault(plan: Plan, trigger: str) -> None:
     decision, fired = run(plan, *CASES[trigger])

@@ -135,6 +135,7 @@ class Aggregates:
     class_names: list[str]
     statuses: tuple[int, ...] = ()
     latency_classes: tuple[int, ...] = ()  # class indices that keep latency histograms
+    restart_at: float | None = None  # answers from here to the deploy are the restart's: no baseline
     chunk_rows: int = 1_000_000
     total: np.ndarray = field(init=False)
     failed: np.ndarray = field(init=False)
@@ -223,6 +224,8 @@ class Aggregates:
             ans = before & (r.status > 0) & (r.cls >= 0)
             np.maximum.at(self.base_last_answered, r.cls[ans], r.ts[ans])
             m = before & ~np.isnan(r.latency) & (r.status > 0)
+            if self.restart_at is not None:  # the restart's quick 503s are neither release at work
+                m &= r.ts <= self.restart_at
             self.base_hist += self._hist(np.zeros(int(m.sum()), np.int64), r.cls[m], r.latency[m], 1)[0]
         after = ~before
         if not after.any():

@@ -50,6 +50,7 @@ class TriggerEngine:
     deploy_at: float
     compress: float = 1.0
     lateness_s: float = 0.0
+    restart_at: float | None = None  # the deploy's restart began: neither release until deploy_at
     interval_s: float = field(init=False)
     min_samples: int = field(init=False)
     settle_s: float = field(init=False)
@@ -71,7 +72,12 @@ class TriggerEngine:
             }
         )
         self.agg = Aggregates(
-            self.deploy_at, self.interval_s, self.class_names, tuple(sorted(statuses)), tuple(lat_classes)
+            self.deploy_at,
+            self.interval_s,
+            self.class_names,
+            tuple(sorted(statuses)),
+            tuple(lat_classes),
+            restart_at=self.restart_at,
         )
         self.rules: list[TriggerRule] = []
         for tier, trig in self.plan.triggers():
@@ -109,12 +115,13 @@ class TriggerEngine:
         """Judge the rows ``other`` was fed without feeding them again (a what-if variant of the
         same plan: other thresholds, windows or ``for``, the same classes and interval)."""
         a, b = self.agg, other.agg
-        same = (a.deploy_at, a.interval_s, a.class_names, a.statuses, a.latency_classes) == (
+        same = (a.deploy_at, a.interval_s, a.class_names, a.statuses, a.latency_classes, a.restart_at) == (
             b.deploy_at,
             b.interval_s,
             b.class_names,
             b.statuses,
             b.latency_classes,
+            b.restart_at,
         )
         if not same:
             raise ValueError("cannot share aggregates: the engines differ in deploy, interval or classes")

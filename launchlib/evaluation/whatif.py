@@ -80,19 +80,21 @@ def what_if(
     variants: Iterable[Variant] | None = None,
     until: float | None = None,
     actual_decided_at: float | None = None,
+    restart_at: float | None = None,
 ) -> pd.DataFrame:
     """One row per variant: fired triggers (launch s after the deploy), decision, tier, shift.
 
     ``shift_s`` is the variant's decision minus ``actual_decided_at`` in launch seconds
     (negative: earlier); the samples are converted and binned once and shared by every variant.
+    ``restart_at``: when the deploy's restart began (its answers are not the baseline's), as live.
     """
-    fed = TriggerEngine(plan, deploy_at, compress=compress)
+    fed = TriggerEngine(plan, deploy_at, compress=compress, restart_at=restart_at)
     rows = fed.rows(samples) if isinstance(samples, pd.DataFrame) else samples
     fed.feed(rows)
     end = until if until is not None else float(rows.ts.max()) if len(rows.ts) else deploy_at
     out = []
     for v in variants if variants is not None else variant_grid():
-        engine = TriggerEngine(variant_plan(plan, v), deploy_at, compress=compress)
+        engine = TriggerEngine(variant_plan(plan, v), deploy_at, compress=compress, restart_at=restart_at)
         engine.share(fed)  # the samples are binned once; a variant only re-reads the bins
         engine.advance(end)
         d = engine.decision()

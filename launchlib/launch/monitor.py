@@ -249,7 +249,11 @@ class Monitor:
                 if self.deploy_at is None:
                     return
                 self.engine = TriggerEngine(
-                    self.plan, self.deploy_at, compress=self.compress, lateness_s=self.lateness_s
+                    self.plan,
+                    self.deploy_at,
+                    compress=self.compress,
+                    lateness_s=self.lateness_s,
+                    restart_at=self.restart_from,
                 )
                 self.engine.baseline_span_s = self.deploy_at - (self._first_ts or self.deploy_at)
                 rows, self._baseline = self._baseline, []

@@ -140,11 +140,17 @@ def judge_intervals_of(run: RunData) -> list[tuple[float, float | None, str]]:
     return out
 
 
-def _baseline_end(run: RunData, origin: float) -> float:
-    """The baseline is the previous release before the switch began: the deploy's restart (its
-    503s, between deploy_started and T-0) is neither release at work."""
+def _restart_at(run: RunData) -> float | None:
+    """When the deploy's restart began (``deploy_started``): its answers, up to T-0, are neither
+    release at work, so no baseline counts them (the judge's, the triggers')."""
     began = first_event(run.events, Event.DEPLOY_STARTED)
-    return min(began.at, origin) if began is not None else origin
+    return None if began is None else began.at
+
+
+def _baseline_end(run: RunData, origin: float) -> float:
+    """The baseline is the previous release before the switch began (:func:`_restart_at`)."""
+    began = _restart_at(run)
+    return min(began, origin) if began is not None else origin
 
 
 def run_counts(run: RunData, q: SampleQuery) -> ValueCounts | None:
@@ -252,6 +258,7 @@ def what_if_table(
         variants=variants,
         until=end,
         actual_decided_at=d.decided_at if d else None,
+        restart_at=_restart_at(run),
     )
 
 
