@@ -384,7 +384,7 @@ def test_a_page_leaves_out_widget_views_and_keeps_their_static_table(tmp_path: P
 def test_close_markers_share_a_label_that_fits_its_panel() -> None:
     """Three firings, the decision and the rollback's start within a few seconds are one label at
     the decision, weightiest first, the firings counted; every line fits; far ones stay apart."""
-    from launchlib.report.launch_charts import LABEL_CHARS, group_markers, marker_text
+    from launchlib.report.markers import LABEL_CHARS, group_markers, marker_text
     from launchlib.report.run_data import Marker
 
     markers = [

@@ -200,7 +200,7 @@ def judge_table(
     triggers saw and over the time they held, each with the baseline; each class and metric keeps
     the worse (its ``interval`` says which). A fault that filled only the end of the interval (a
     spike two minutes in, decided a minute later) is otherwise diluted by the healthy minutes
-    before it. The samples stay in DuckDB (:func:`run_counts`), one scan for the three."""
+    before it. One DuckDB read of the run serves the three (:func:`run_counts`)."""
     intervals = judge_intervals_of(run)
     if not intervals:
         return pd.DataFrame(), "no data", 0.0
