@@ -115,15 +115,8 @@ class TriggerEngine:
         """Judge the rows ``other`` was fed without feeding them again (a what-if variant of the
         same plan: other thresholds, windows or ``for``, the same classes and interval)."""
         a, b = self.agg, other.agg
-        same = (a.deploy_at, a.interval_s, a.class_names, a.statuses, a.latency_classes, a.restart_at) == (
-            b.deploy_at,
-            b.interval_s,
-            b.class_names,
-            b.statuses,
-            b.latency_classes,
-            b.restart_at,
-        )
-        if not same:
+        keys = ("deploy_at", "interval_s", "class_names", "statuses", "latency_classes", "restart_at")
+        if any(getattr(a, k) != getattr(b, k) for k in keys):
             raise ValueError("cannot share aggregates: the engines differ in deploy, interval or classes")
         self.agg = b
 

@@ -141,8 +141,8 @@ class Monitor:
         self._judge = threading.Thread(target=self._judge_source, name="launchlib-prometheus", daemon=True)
         self._lock = threading.Lock()
         self._stopping = False
-        self._state = "running"  # the status last written, and its trigger states
-        self._said: list[tuple[str, str]] = []
+        self._state = "running"  # the status last written
+        self._said: list[tuple[str, str]] = []  # the trigger states last written
         real_gap = gap_limit_s(plan) / compress
         # a request may take the client's timeout before its row lands: never judge faster than that
         self.stall_limit_s = max(real_gap, target.timeout_s + 1.0)
