@@ -13,13 +13,13 @@ LABEL_LINES, LABEL_CHARS = 4, 26  # a marker's label: its time and up to three p
 
 
 def group_markers(markers: list[Marker], gap_s: float) -> list[Marker]:
-    """Markers closer than ``gap_s`` become one (three triggers firing in the same evaluation are
-    one line, not three unreadable labels), drawn where the weightiest of them is (a decision
-    before a rollback's start before a firing) and labelled a part per line, weightiest first;
-    several firings are counted (the decision box names them)."""
+    """Markers closer than ``gap_s`` to the one before become one (three triggers firing in the
+    same evaluation are one line, not three unreadable labels), drawn where the weightiest of them
+    is (a decision before a rollback's start before a firing) and labelled a part per line,
+    weightiest first; several firings are counted (the decision box names them)."""
     groups: list[list[Marker]] = []
     for mk in sorted(markers, key=lambda m: m.launch_s):
-        if groups and mk.launch_s - groups[-1][0].launch_s < gap_s:
+        if groups and mk.launch_s - groups[-1][-1].launch_s < gap_s:
             groups[-1].append(mk)
         else:
             groups.append([mk])
